@@ -1,0 +1,114 @@
+# Makefile -- builds libnsd, nsd, the module and the tests.
+#
+# Hand-written; configure contributes only config.mk and config.h, and runs by
+# itself on a fresh clone (after tools/deps.sh has installed what it needs).
+#
+#   make            build lib/libnsd.so and bin/nsd
+#   make run        build and start the server with conf/nsd-config.tcl
+#   make test       build and run the C unit tests and tests/all.tcl
+#   make install    lay out a server tree under $(DESTDIR)$(prefix)
+#   make clean      remove build products (distclean: and configure's output)
+
+.DEFAULT_GOAL := all
+SHELL := /bin/sh
+
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+include config.mk
+endif
+
+config.mk: configure config.mk.in config.h.in
+	@sh tools/deps.sh build
+	./configure $(CONFIGURE_FLAGS)
+	@touch config.mk
+
+config.h: config.mk
+
+WARN_FLAGS := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
+BASE_FLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN_FLAGS) $(OPT_FLAGS) $(SAN_FLAGS)
+CPPFLAGS   := -I. -Iinclude -Insd $(TCL_INCLUDE_SPEC)
+CFLAGS_LIB := $(BASE_FLAGS) -fPIC -fvisibility=hidden
+LDLIBS     := $(TCL_LIB_SPEC) $(LIBS) $(TCL_LIBS)
+
+LIB_SRCS := $(filter-out nsd/main.c,$(wildcard nsd/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=build/%.o)
+MOD_SRCS := $(wildcard nswebsocket/*.c)
+MOD_OBJS := $(MOD_SRCS:%.c=build/%.o)
+
+PROGRAMS := lib/libnsd.so bin/nsd
+ifneq ($(MOD_SRCS),)
+PROGRAMS += bin/nswebsocket.so
+endif
+
+all: $(PROGRAMS)
+
+build/%.o: %.c config.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS_LIB) -MMD -MP -c $< -o $@
+
+lib/libnsd.so: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_FLAGS) -shared -Wl,-soname,libnsd.so -o $@ $^ $(LDLIBS)
+
+bin/nsd: build/nsd/main.o lib/libnsd.so
+	@mkdir -p $(@D)
+	$(CC) $(BASE_FLAGS) -o $@ build/nsd/main.o -Llib -lnsd \
+	    -Wl,-rpath,'$$ORIGIN/../lib' $(LDLIBS)
+
+bin/nswebsocket.so: $(MOD_OBJS) lib/libnsd.so
+	@mkdir -p $(@D)
+	$(CC) $(BASE_FLAGS) -shared -o $@ $(MOD_OBJS) -Llib -lnsd \
+	    -Wl,-rpath,'$$ORIGIN/../lib' $(LDLIBS)
+
+-include $(LIB_OBJS:.o=.d) $(MOD_OBJS:.o=.d) build/nsd/main.d
+
+# --- C unit tests: each links the sources it exercises, always sanitized ----------
+
+UNIT_FLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -O1 $(WARN_FLAGS) \
+              -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+UNIT_TESTS := build/tests/request_test
+
+build/tests/request_test: tests/c/request_test.c nsd/request.c nsd/request.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(UNIT_FLAGS) -o $@ tests/c/request_test.c nsd/request.c $(LDLIBS)
+
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do $$t || exit 1; done
+
+# --- Running and testing ---------------------------------------------------------
+
+run: all
+	@sh tools/deps.sh build
+	@mkdir -p logs
+	bin/nsd -f -t conf/nsd-config.tcl
+
+test: all unit
+	@sh tools/deps.sh test
+	$(TCLSH) tests/all.tcl $(TESTFLAGS)
+
+# --- Installing ------------------------------------------------------------------
+
+INSTALL_ROOT := $(DESTDIR)$(prefix)
+
+install: all
+	install -d $(INSTALL_ROOT)/bin $(INSTALL_ROOT)/lib $(INSTALL_ROOT)/include \
+	    $(INSTALL_ROOT)/tcl $(INSTALL_ROOT)/modules/tcl $(INSTALL_ROOT)/pages \
+	    $(INSTALL_ROOT)/logs $(INSTALL_ROOT)/conf
+	install -m 755 bin/nsd $(INSTALL_ROOT)/bin/nsd
+	install -m 755 lib/libnsd.so $(INSTALL_ROOT)/lib/libnsd.so
+	install -m 644 include/ns.h $(INSTALL_ROOT)/include/ns.h
+	install -m 644 tcl/*.tcl $(INSTALL_ROOT)/tcl/
+	cp -R pages/. $(INSTALL_ROOT)/pages/
+	for d in tcl/*/; do [ -d "$$d" ] || continue; \
+	    install -d $(INSTALL_ROOT)/modules/$$d && \
+	    cp -R $$d. $(INSTALL_ROOT)/modules/$$d; done
+	[ ! -f bin/nswebsocket.so ] || install -m 755 bin/nswebsocket.so $(INSTALL_ROOT)/bin/
+	[ -f $(INSTALL_ROOT)/conf/nsd-config.tcl ] || \
+	    install -m 644 conf/nsd-config.tcl $(INSTALL_ROOT)/conf/nsd-config.tcl
+
+clean:
+	rm -rf build lib bin tests/out
+
+distclean: clean
+	rm -rf config.mk config.h config.log config.status autom4te.cache
+
+.PHONY: all run test unit install clean distclean

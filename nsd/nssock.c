@@ -1,0 +1,354 @@
+/*
+ * nssock.c --
+ *
+ *      The plain TCP driver (nssock): the driver table's functions for
+ *      IPv4 and IPv6 sockets, all non-blocking.  Also the helpers every
+ *      driver shares: listening, waiting for readiness, sending it all.
+ */
+
+#include "nsd.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+
+/*
+ *----------------------------------------------------------------------
+ * SetError --
+ *
+ *      Record errno in the sock for the layers above.
+ *
+ * Results:
+ *      NS_IO_ERROR.
+ *----------------------------------------------------------------------
+ */
+static Ns_IoStatus
+SetError(Ns_Sock *sockPtr, int errnum)
+{
+    sockPtr->errnum = errnum;
+    snprintf(sockPtr->errorMsg, sizeof(sockPtr->errorMsg), "%s", strerror(errnum));
+    return NS_IO_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * NsSockSetPeer --
+ *
+ *      Fill in the text form of the peer address of a socket.
+ *----------------------------------------------------------------------
+ */
+void
+NsSockSetPeer(Ns_Sock *sockPtr)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&sockPtr->peerAddr;
+
+    sockPtr->peer[0] = '\0';
+    sockPtr->peerPort = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+        inet_ntop(AF_INET, &sin->sin_addr, sockPtr->peer, sizeof(sockPtr->peer));
+        sockPtr->peerPort = ntohs(sin->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+        inet_ntop(AF_INET6, &sin6->sin6_addr, sockPtr->peer, sizeof(sockPtr->peer));
+        sockPtr->peerPort = ntohs(sin6->sin6_port);
+        /* A v4 client on a dual-stack socket: show it as the v4 address. */
+        if (strncmp(sockPtr->peer, "::ffff:", 7) == 0 && strchr(sockPtr->peer, '.') != NULL) {
+            memmove(sockPtr->peer, sockPtr->peer + 7, strlen(sockPtr->peer + 7) + 1);
+        }
+    } else if (sa->sa_family == AF_UNIX) {
+        snprintf(sockPtr->peer, sizeof(sockPtr->peer), "unix");
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * NsSockListen --
+ *
+ *      Create a non-blocking listening socket on address:port.  An empty
+ *      address or "0.0.0.0"/"::" listens on all addresses.
+ *
+ * Results:
+ *      The fd, or -1 with errno set; *boundPortPtr gets the port actually
+ *      bound (useful with port 0).
+ *----------------------------------------------------------------------
+ */
+int
+NsSockListen(const char *address, int port, int backlog, int *boundPortPtr)
+{
+    struct addrinfo  hints, *res = NULL;
+    char             portString[16];
+    int              fd = -1, rc, one = 1, savedErrno = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(portString, sizeof(portString), "%d", port);
+    rc = getaddrinfo(NS_STRING_EMPTY(address) ? NULL : address, portString, &hints, &res);
+    if (rc != 0) {
+        Ns_Log(Error, "nssock: cannot resolve \"%s\": %s", address, gai_strerror(rc));
+        errno = EINVAL;
+        return -1;
+    }
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            savedErrno = errno;
+            continue;
+        }
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0) {
+            struct sockaddr_storage sa;
+            socklen_t               len = sizeof(sa);
+
+            if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
+                *boundPortPtr = (sa.ss_family == AF_INET6)
+                    ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
+                    : ntohs(((struct sockaddr_in *)&sa)->sin_port);
+            }
+            break;
+        }
+        savedErrno = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        errno = savedErrno;
+    }
+    return fd;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * SockAccept --
+ *
+ *      Accept one connection, non-blocking, with TCP_NODELAY: responses
+ *      and WebSocket frames are written whole, so Nagle only adds delay.
+ *----------------------------------------------------------------------
+ */
+static Ns_IoStatus
+SockAccept(Ns_Driver *UNUSED(driver), int listenFd, Ns_Sock *sockPtr)
+{
+    socklen_t   len = sizeof(sockPtr->peerAddr);
+    Ns_IoStatus status = NS_IO_OK;
+    int         fd, one = 1;
+
+    fd = accept4(listenFd, (struct sockaddr *)&sockPtr->peerAddr, &len,
+                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        status = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+                  || errno == ECONNABORTED)
+            ? NS_IO_WANT_READ : SetError(sockPtr, errno);
+    } else {
+        sockPtr->fd = fd;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        NsSockSetPeer(sockPtr);
+    }
+    return status;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * SockRecv, SockSend --
+ *
+ *      Plain non-blocking I/O.  EAGAIN becomes "want read/write".
+ *----------------------------------------------------------------------
+ */
+static Ns_IoStatus
+SockRecv(Ns_Sock *sockPtr, void *buf, size_t len, size_t *nPtr)
+{
+    ssize_t     n;
+    Ns_IoStatus status;
+
+    do {
+        n = recv(sockPtr->fd, buf, len, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        *nPtr = (size_t)n;
+        status = NS_IO_OK;
+    } else if (n == 0) {
+        *nPtr = 0;
+        status = NS_IO_EOF;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        status = NS_IO_WANT_READ;
+    } else {
+        status = SetError(sockPtr, errno);
+    }
+    return status;
+}
+
+static Ns_IoStatus
+SockSend(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt, size_t *nPtr)
+{
+    struct msghdr msg;
+    ssize_t       n;
+    Ns_IoStatus   status;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = (struct iovec *)iov;
+    msg.msg_iovlen = (size_t)iovcnt;
+    do {
+        /* MSG_NOSIGNAL: a vanished peer is an error, not a SIGPIPE. */
+        n = sendmsg(sockPtr->fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0) {
+        *nPtr = (size_t)n;
+        status = NS_IO_OK;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        *nPtr = 0;
+        status = NS_IO_WANT_WRITE;
+    } else {
+        status = SetError(sockPtr, errno);
+    }
+    return status;
+}
+
+static void
+SockClose(Ns_Sock *sockPtr)
+{
+    if (sockPtr->fd >= 0) {
+        close(sockPtr->fd);
+        sockPtr->fd = -1;
+    }
+}
+
+static const Ns_DriverProcs sockProcs = {
+    "nssock", "http", 80,
+    NULL,           /* initProc: nothing beyond the common config */
+    SockAccept,
+    NULL,           /* handshakeProc: plain TCP has none */
+    SockRecv,
+    SockSend,
+    SockClose
+};
+
+const Ns_DriverProcs *
+NsSockDriverProcs(void)
+{
+    return &sockProcs;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Ns_SockRecv, Ns_SockSend, Ns_SockClose --
+ *
+ *      Calls through the driver table of the sock.
+ *----------------------------------------------------------------------
+ */
+Ns_IoStatus
+Ns_SockRecv(Ns_Sock *sockPtr, void *buf, size_t len, size_t *nPtr)
+{
+    return sockPtr->driver->procs->recvProc(sockPtr, buf, len, nPtr);
+}
+
+Ns_IoStatus
+Ns_SockSend(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt, size_t *nPtr)
+{
+    return sockPtr->driver->procs->sendProc(sockPtr, iov, iovcnt, nPtr);
+}
+
+void
+Ns_SockClose(Ns_Sock *sockPtr)
+{
+    sockPtr->driver->procs->closeProc(sockPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * NsSockWait --
+ *
+ *      Wait until the sock is readable or writable, as a driver asked.
+ *
+ * Results:
+ *      NS_IO_OK when ready, NS_IO_ERROR with errorMsg "timeout" when the
+ *      time passed (errnum ETIMEDOUT).
+ *----------------------------------------------------------------------
+ */
+Ns_IoStatus
+NsSockWait(Ns_Sock *sockPtr, Ns_IoStatus want, const Ns_Time *timeoutPtr)
+{
+    struct pollfd pfd;
+    int           rc;
+    int64_t       ms = (timeoutPtr != NULL) ? Ns_TimeToMilliseconds(timeoutPtr) : -1;
+
+    pfd.fd = sockPtr->fd;
+    pfd.events = (want == NS_IO_WANT_READ) ? POLLIN : POLLOUT;
+    do {
+        rc = poll(&pfd, 1, (ms > INT_MAX) ? INT_MAX : (int)ms);
+    } while (rc < 0 && errno == EINTR);
+    if (rc > 0) {
+        return NS_IO_OK;
+    }
+    return SetError(sockPtr, (rc == 0) ? ETIMEDOUT : errno);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Ns_SockSendAll --
+ *
+ *      Send every byte of the iovec, waiting for the socket as needed, for
+ *      at most the timeout in all.  Used by connection threads, which may
+ *      block; the event thread never calls it.
+ *
+ * Results:
+ *      NS_OK, NS_TIMEOUT, or NS_ERROR (reason in sockPtr->errorMsg).
+ *----------------------------------------------------------------------
+ */
+Ns_ReturnCode
+Ns_SockSendAll(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt,
+               const Ns_Time *timeoutPtr)
+{
+    struct iovec  local[16], *vec = local, *allocated = NULL;
+    Ns_Time       deadline, now, left;
+    Ns_ReturnCode result = NS_OK;
+
+    if (timeoutPtr == NULL) {
+        timeoutPtr = &sockPtr->driver->sendwait;
+    }
+    if (iovcnt > (int)(sizeof(local) / sizeof(local[0]))) {
+        allocated = ckalloc(sizeof(struct iovec) * (size_t)iovcnt);
+        vec = allocated;
+    }
+    memcpy(vec, iov, sizeof(struct iovec) * (size_t)iovcnt);
+    Ns_GetMonotonicTime(&deadline);
+    Ns_IncrTime(&deadline, timeoutPtr->sec, timeoutPtr->usec);
+
+    while (iovcnt > 0 && result == NS_OK) {
+        size_t      n = 0;
+        Ns_IoStatus status = Ns_SockSend(sockPtr, vec, iovcnt, &n);
+
+        if (status == NS_IO_OK) {
+            /* Drop what went out; keep the rest of a partly sent buffer. */
+            while (iovcnt > 0 && n >= vec[0].iov_len) {
+                n -= vec[0].iov_len;
+                vec++;
+                iovcnt--;
+            }
+            if (iovcnt > 0) {
+                vec[0].iov_base = (char *)vec[0].iov_base + n;
+                vec[0].iov_len -= n;
+            }
+        } else if (status == NS_IO_WANT_READ || status == NS_IO_WANT_WRITE) {
+            Ns_GetMonotonicTime(&now);
+            if (Ns_DiffTime(&deadline, &now, &left) <= 0
+                || NsSockWait(sockPtr, status, &left) != NS_IO_OK) {
+                result = (sockPtr->errnum == ETIMEDOUT
+                          || Ns_DiffTime(&deadline, &now, NULL) <= 0) ? NS_TIMEOUT : NS_ERROR;
+            }
+        } else {
+            result = NS_ERROR;
+        }
+    }
+    if (allocated != NULL) {
+        ckfree(allocated);
+    }
+    return result;
+}

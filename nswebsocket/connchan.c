@@ -1,0 +1,890 @@
+/*
+ * connchan.c --
+ *
+ *      The life of a connection channel: the channel table, reference
+ *      counts, the send buffer and non-blocking I/O through the driver, and
+ *      callbacks run by the host's event thread.  The Tcl command on top of
+ *      this is in connchancmd.c.
+ *
+ *      A channel is referenced by the table (until closed), by each caller
+ *      that looked it up, and by its event (until the event thread has taken
+ *      the fd out of epoll).  The socket is closed only when the last
+ *      reference goes, so the fd number cannot be reused while epoll or a
+ *      running command still knows it.
+ */
+
+#include "connchan.h"
+
+#include <poll.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t tableLock = PTHREAD_MUTEX_INITIALIZER;  /* protects channels */
+static Tcl_HashTable   channels;                                /* name -> ConnChan */
+static bool            tableInit = false;
+static atomic_ulong    nextChannelId = 0;
+
+static void ChanEventProc(Ns_Event *event, void *arg, unsigned int why);
+static void EventFree(void *arg);
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanCreate --
+ *
+ *      Make a channel for a socket the caller hands over, and enter it in
+ *      the table under a fresh name.
+ *
+ * Results:
+ *      The channel, with one reference for the caller (release it).
+ *----------------------------------------------------------------------
+ */
+ConnChan *
+ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_Time *startPtr,
+               const char *clientData)
+{
+    ConnChan      *chanPtr = ckalloc(sizeof(ConnChan));
+    Tcl_HashEntry *hPtr;
+    int            isNew;
+
+    memset(chanPtr, 0, sizeof(ConnChan));
+    snprintf(chanPtr->name, sizeof(chanPtr->name), "conn%lu",
+             atomic_fetch_add(&nextChannelId, 1));
+    chanPtr->server = ns_strdup(server);
+    chanPtr->threadName = ns_strdup(Ns_ThreadGetName());
+    chanPtr->driverName = ns_strdup(sockPtr != NULL ? sockPtr->driver->procs->name : "nssock");
+    snprintf(chanPtr->peer, sizeof(chanPtr->peer), "%s", peer != NULL ? peer : "");
+    if (startPtr != NULL) {
+        chanPtr->start = *startPtr;
+    } else {
+        Ns_GetTime(&chanPtr->start);
+    }
+    chanPtr->clientData = (clientData != NULL) ? ns_strdup(clientData) : NULL;
+    chanPtr->sockPtr = sockPtr;
+    chanPtr->listenFd = -1;
+    chanPtr->timeout.sec = chanPtr->recvTimeout.sec = chanPtr->sendTimeout.sec = -1;
+    atomic_init(&chanPtr->refCount, 2);
+    pthread_mutex_init(&chanPtr->lock, NULL);
+
+    pthread_mutex_lock(&tableLock);
+    if (!tableInit) {
+        Tcl_InitHashTable(&channels, TCL_STRING_KEYS);
+        tableInit = true;
+    }
+    hPtr = Tcl_CreateHashEntry(&channels, chanPtr->name, &isNew);
+    Tcl_SetHashValue(hPtr, chanPtr);
+    pthread_mutex_unlock(&tableLock);
+    return chanPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanGet --
+ *
+ *      Look a channel up by name; with a server, only among its channels.
+ *
+ * Results:
+ *      The channel with a reference for the caller, or NULL.
+ *----------------------------------------------------------------------
+ */
+ConnChan *
+ConnChanGet(const char *server, const char *name)
+{
+    ConnChan *chanPtr = NULL;
+
+    pthread_mutex_lock(&tableLock);
+    if (tableInit) {
+        const Tcl_HashEntry *hPtr = Tcl_FindHashEntry(&channels, name);
+
+        if (hPtr != NULL) {
+            chanPtr = Tcl_GetHashValue(hPtr);
+            if (server != NULL && strcmp(server, chanPtr->server) != 0) {
+                chanPtr = NULL;
+            } else {
+                atomic_fetch_add(&chanPtr->refCount, 1);
+            }
+        }
+    }
+    pthread_mutex_unlock(&tableLock);
+    return chanPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanRelease --
+ *
+ *      Drop a reference; the last one closes the socket and frees.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanRelease(ConnChan *chanPtr)
+{
+    if (atomic_fetch_sub(&chanPtr->refCount, 1) != 1) {
+        return;
+    }
+    if (chanPtr->sockPtr != NULL) {
+        Ns_SockDestroy(chanPtr->sockPtr);
+    }
+    if (chanPtr->listenFd >= 0) {
+        close(chanPtr->listenFd);
+    }
+    pthread_mutex_destroy(&chanPtr->lock);
+    ckfree(chanPtr->server);
+    ckfree(chanPtr->threadName);
+    ckfree(chanPtr->driverName);
+    ckfree(chanPtr->clientData);
+    ckfree(chanPtr->sendBuf);
+    ckfree(chanPtr->readBuf);
+    ckfree(chanPtr->fragments);
+    ckfree(chanPtr->script);
+    ckfree(chanPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanClose --
+ *
+ *      Close a channel: its name is gone at once, its callback never runs
+ *      again, and the socket is closed when the last reference goes
+ *      (right after the current callback, when closed from inside one).
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanClose(ConnChan *chanPtr)
+{
+    Tcl_HashEntry *hPtr;
+    bool           wasListed = false;
+    Ns_Event      *event;
+
+    pthread_mutex_lock(&tableLock);
+    hPtr = Tcl_FindHashEntry(&channels, chanPtr->name);
+    if (hPtr != NULL && Tcl_GetHashValue(hPtr) == chanPtr) {
+        Tcl_DeleteHashEntry(hPtr);
+        wasListed = true;
+    }
+    pthread_mutex_unlock(&tableLock);
+
+    pthread_mutex_lock(&chanPtr->lock);
+    chanPtr->closed = true;
+    event = chanPtr->event;
+    chanPtr->event = NULL;
+    pthread_mutex_unlock(&chanPtr->lock);
+
+    if (chanPtr->debugLevel > 0) {
+        Ns_Log(Notice, "ns_connchan: %s closed", chanPtr->name);
+    }
+    if (event != NULL) {
+        Ns_EventDestroy(event);
+    }
+    if (wasListed) {
+        ConnChanRelease(chanPtr);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanSetError, ConnChanLookupError --
+ *
+ *      Turn a socket error into the interp's result and -errorcode; the
+ *      message for an unknown channel name.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanSetError(Tcl_Interp *interp, const Ns_SockError *errPtr)
+{
+    Tcl_SetObjResult(interp, Tcl_NewStringObj(errPtr->message, -1));
+    Tcl_SetObjErrorCode(interp, Tcl_NewStringObj(errPtr->errorCode, -1));
+}
+
+void
+ConnChanLookupError(Tcl_Interp *interp, const char *name)
+{
+    Tcl_SetObjResult(interp, Tcl_ObjPrintf("channel \"%s\" does not exist", name));
+    Tcl_SetErrorCode(interp, "NS", "LOOKUP", "CHANNEL", name, (char *)0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * SetSockError --
+ *
+ *      Fill an Ns_SockError from a sock's last error, or for a closed
+ *      channel.
+ *----------------------------------------------------------------------
+ */
+static void
+SetClosedError(Ns_SockError *errPtr, const char *name)
+{
+    snprintf(errPtr->message, sizeof(errPtr->message), "channel \"%s\" is closed", name);
+    snprintf(errPtr->errorCode, sizeof(errPtr->errorCode), "NS CLOSED CHANNEL %s", name);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Flush --
+ *
+ *      Send what the send buffer holds, as far as the kernel takes it.
+ *      Called with the channel's lock held.
+ *
+ * Results:
+ *      TCL_OK, or TCL_ERROR with *errPtr filled (the peer is gone).
+ *----------------------------------------------------------------------
+ */
+static int
+Flush(ConnChan *chanPtr, Ns_SockError *errPtr)
+{
+    int result = TCL_OK;
+
+    while (chanPtr->sendOff < chanPtr->sendLen) {
+        struct iovec iov;
+        size_t       n = 0;
+        Ns_IoStatus  status;
+
+        iov.iov_base = chanPtr->sendBuf + chanPtr->sendOff;
+        iov.iov_len = chanPtr->sendLen - chanPtr->sendOff;
+        status = Ns_SockSend(chanPtr->sockPtr, &iov, 1, &n);
+        if (status == NS_IO_OK) {
+            chanPtr->sendOff += n;
+            chanPtr->sent += n;
+        } else if (status == NS_IO_WANT_READ || status == NS_IO_WANT_WRITE) {
+            break;
+        } else {
+            Ns_SockGetError(chanPtr->sockPtr, errPtr);
+            result = TCL_ERROR;
+            break;
+        }
+    }
+    if (chanPtr->sendOff == chanPtr->sendLen) {
+        chanPtr->sendOff = chanPtr->sendLen = 0;
+    }
+    return result;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Append --
+ *
+ *      Add bytes to the end of the send buffer, compacting it first.
+ *      Called with the channel's lock held.
+ *----------------------------------------------------------------------
+ */
+static void
+Append(ConnChan *chanPtr, const char *data, size_t len)
+{
+    if (chanPtr->sendOff > 0) {
+        memmove(chanPtr->sendBuf, chanPtr->sendBuf + chanPtr->sendOff,
+                chanPtr->sendLen - chanPtr->sendOff);
+        chanPtr->sendLen -= chanPtr->sendOff;
+        chanPtr->sendOff = 0;
+    }
+    if (chanPtr->sendLen + len > chanPtr->sendSize) {
+        chanPtr->sendSize = (chanPtr->sendLen + len) * 2;
+        chanPtr->sendBuf = ckrealloc(chanPtr->sendBuf, chanPtr->sendSize);
+    }
+    memcpy(chanPtr->sendBuf + chanPtr->sendLen, data, len);
+    chanPtr->sendLen += len;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WaitSocket --
+ *
+ *      Wait for the channel's socket (lock not held) until ready or the
+ *      deadline.
+ *
+ * Results:
+ *      true when ready, false when the deadline passed.
+ *----------------------------------------------------------------------
+ */
+static bool
+WaitSocket(int fd, short events, const Ns_Time *deadlinePtr)
+{
+    Ns_Time       now, left;
+    struct pollfd pfd;
+
+    Ns_GetMonotonicTime(&now);
+    if (Ns_DiffTime(deadlinePtr, &now, &left) <= 0) {
+        return false;
+    }
+    pfd.fd = fd;
+    pfd.events = events;
+    return poll(&pfd, 1, (int)Ns_TimeToMilliseconds(&left)) > 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanWrite --
+ *
+ *      Write a message: straight to the socket when nothing is queued,
+ *      otherwise behind what is.  What the kernel does not take stays in
+ *      the send buffer; the event thread sends it when the socket becomes
+ *      writable.  With a -sendtimeout set, wait that long for the buffer to
+ *      drain.  With buffered, only queue.
+ *
+ * Results:
+ *      TCL_OK with *writtenPtr = bytes of this message the kernel took, or
+ *      TCL_ERROR with *errPtr (NS_TIMEOUT when the buffer did not drain).
+ *----------------------------------------------------------------------
+ */
+int
+ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
+              size_t *writtenPtr, Ns_SockError *errPtr)
+{
+    int      result = TCL_OK;
+    uint64_t sentBefore;
+    size_t   queuedBefore;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+        pthread_mutex_unlock(&chanPtr->lock);
+        SetClosedError(errPtr, chanPtr->name);
+        return TCL_ERROR;
+    }
+    sentBefore = chanPtr->sent;
+    queuedBefore = chanPtr->sendLen - chanPtr->sendOff;
+    if (queuedBefore == 0 && !buffered && len > 0) {
+        struct iovec iov = {(void *)data, len};
+        size_t       n = 0;
+        Ns_IoStatus  status = Ns_SockSend(chanPtr->sockPtr, &iov, 1, &n);
+
+        if (status == NS_IO_OK) {
+            chanPtr->sent += n;
+        } else if (status == NS_IO_ERROR || status == NS_IO_EOF) {
+            Ns_SockGetError(chanPtr->sockPtr, errPtr);
+            result = TCL_ERROR;
+        }
+        if (result == TCL_OK && n < len) {
+            Append(chanPtr, data + n, len - n);
+        }
+    } else {
+        if (len > 0) {
+            Append(chanPtr, data, len);
+        }
+        if (!buffered) {
+            result = Flush(chanPtr, errPtr);
+        }
+    }
+
+    if (result == TCL_OK && !buffered && chanPtr->sendTimeout.sec >= 0
+        && chanPtr->sendLen > chanPtr->sendOff) {
+        Ns_Time deadline;
+        int     fd = chanPtr->sockPtr->fd;
+
+        Ns_GetMonotonicTime(&deadline);
+        Ns_IncrTime(&deadline, chanPtr->sendTimeout.sec, chanPtr->sendTimeout.usec);
+        while (result == TCL_OK && chanPtr->sendLen > chanPtr->sendOff && !chanPtr->closed) {
+            bool ready;
+
+            pthread_mutex_unlock(&chanPtr->lock);
+            ready = WaitSocket(fd, POLLOUT, &deadline);
+            pthread_mutex_lock(&chanPtr->lock);
+            if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+                SetClosedError(errPtr, chanPtr->name);
+                result = TCL_ERROR;
+            } else if (!ready) {
+                snprintf(errPtr->message, sizeof(errPtr->message),
+                         "timeout: %zu bytes could not be sent",
+                         chanPtr->sendLen - chanPtr->sendOff);
+                snprintf(errPtr->errorCode, sizeof(errPtr->errorCode), "NS_TIMEOUT");
+                result = TCL_ERROR;
+            } else {
+                result = Flush(chanPtr, errPtr);
+            }
+        }
+    }
+    {
+        uint64_t sentNow = chanPtr->sent - sentBefore;
+
+        *writtenPtr = (sentNow > queuedBefore) ? (size_t)(sentNow - queuedBefore) : 0;
+    }
+    if (chanPtr->debugLevel > 0) {
+        Ns_Log(Notice, "ns_connchan: %s write %zu bytes: %zu sent, %zu queued", chanPtr->name,
+               len, *writtenPtr, chanPtr->sendLen - chanPtr->sendOff);
+    }
+    pthread_mutex_unlock(&chanPtr->lock);
+    ConnChanUpdateEvent(chanPtr);
+    return result;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanRead --
+ *
+ *      Read what is available: bytes kept from earlier (the rest of the
+ *      request after detach), then the socket until it would block.  With
+ *      -receivetimeout set, wait that long when nothing is there yet.
+ *
+ * Results:
+ *      TCL_OK with the bytes appended to dsPtr (none at EOF), or TCL_ERROR
+ *      with *errPtr.
+ *----------------------------------------------------------------------
+ */
+int
+ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
+{
+    int  result = TCL_OK;
+    bool waited = false;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+        pthread_mutex_unlock(&chanPtr->lock);
+        SetClosedError(errPtr, chanPtr->name);
+        return TCL_ERROR;
+    }
+    if (chanPtr->readLen > 0) {
+        Tcl_DStringAppend(dsPtr, chanPtr->readBuf, (int)chanPtr->readLen);
+        chanPtr->readLen = 0;
+    }
+    for (;;) {
+        int         start = Tcl_DStringLength(dsPtr);
+        size_t      n = 0;
+        Ns_IoStatus status;
+
+        Tcl_DStringSetLength(dsPtr, start + CONNCHAN_READ_CHUNK);
+        status = Ns_SockRecv(chanPtr->sockPtr, Tcl_DStringValue(dsPtr) + start,
+                             CONNCHAN_READ_CHUNK, &n);
+        Tcl_DStringSetLength(dsPtr, start + (int)n);
+        if (status == NS_IO_OK) {
+            chanPtr->received += n;
+            if (Tcl_DStringLength(dsPtr) >= 1024 * 1024) {
+                break;
+            }
+            continue;
+        }
+        if (status == NS_IO_EOF) {
+            chanPtr->eof = true;
+        } else if (status == NS_IO_ERROR) {
+            Ns_SockGetError(chanPtr->sockPtr, errPtr);
+            result = TCL_ERROR;
+        } else if (Tcl_DStringLength(dsPtr) == 0 && !waited
+                   && chanPtr->recvTimeout.sec >= 0
+                   && (chanPtr->recvTimeout.sec > 0 || chanPtr->recvTimeout.usec > 0)) {
+            Ns_Time deadline;
+            int     fd = chanPtr->sockPtr->fd;
+            bool    ready;
+
+            Ns_GetMonotonicTime(&deadline);
+            Ns_IncrTime(&deadline, chanPtr->recvTimeout.sec, chanPtr->recvTimeout.usec);
+            pthread_mutex_unlock(&chanPtr->lock);
+            ready = WaitSocket(fd, POLLIN, &deadline);
+            pthread_mutex_lock(&chanPtr->lock);
+            waited = true;
+            if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+                SetClosedError(errPtr, chanPtr->name);
+                result = TCL_ERROR;
+            } else if (ready) {
+                continue;
+            } else {
+                snprintf(errPtr->message, sizeof(errPtr->message), "timeout");
+                snprintf(errPtr->errorCode, sizeof(errPtr->errorCode), "NS_TIMEOUT");
+                result = TCL_ERROR;
+            }
+        }
+        break;
+    }
+    if (chanPtr->debugLevel > 0) {
+        Ns_Log(Notice, "ns_connchan: %s read %d bytes%s", chanPtr->name,
+               Tcl_DStringLength(dsPtr), chanPtr->eof ? " (eof)" : "");
+    }
+    pthread_mutex_unlock(&chanPtr->lock);
+    return result;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanUpdateEvent --
+ *
+ *      Make the channel's event watch what is needed now: the callback's
+ *      conditions (unless suspended), writability while bytes are queued,
+ *      new connections for a listening channel.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanUpdateEvent(ConnChan *chanPtr)
+{
+    unsigned int   when = 0;
+    const Ns_Time *timeoutPtr = NULL;
+    int            fd;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    if (!chanPtr->closed) {
+        if (chanPtr->script != NULL && !chanPtr->suspended) {
+            when |= chanPtr->when;
+            if (chanPtr->timeout.sec >= 0) {
+                timeoutPtr = &chanPtr->timeout;
+            }
+        }
+        if (chanPtr->sendLen > chanPtr->sendOff) {
+            when |= NS_EV_WRITE;
+        }
+        if (chanPtr->listenFd >= 0) {
+            when |= NS_EV_READ;
+        }
+        fd = (chanPtr->listenFd >= 0) ? chanPtr->listenFd
+             : (chanPtr->sockPtr != NULL) ? chanPtr->sockPtr->fd : -1;
+        if (chanPtr->event == NULL && (when != 0 || timeoutPtr != NULL) && fd >= 0) {
+            atomic_fetch_add(&chanPtr->refCount, 1);
+            chanPtr->event = Ns_EventCreate(fd, ChanEventProc, EventFree, chanPtr);
+        }
+        if (chanPtr->event != NULL) {
+            Ns_EventSet(chanPtr->event, when, timeoutPtr);
+        }
+    }
+    pthread_mutex_unlock(&chanPtr->lock);
+}
+
+static void
+EventFree(void *arg)
+{
+    ConnChanRelease(arg);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanSetCallback --
+ *
+ *      Install (or replace) the channel's callback.  Bytes already waiting
+ *      in the channel (read with the request) cannot wake epoll, so a
+ *      read callback is called for them at once.
+ *----------------------------------------------------------------------
+ */
+static void
+SyntheticRead(void *arg)
+{
+    ConnChan *chanPtr = arg;
+
+    ChanEventProc(NULL, chanPtr, NS_EV_READ);
+    ConnChanRelease(chanPtr);
+}
+
+void
+ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
+                    const char *whenString)
+{
+    bool pending;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    ckfree(chanPtr->script);
+    chanPtr->script = ns_strdup(script);
+    chanPtr->when = when;
+    snprintf(chanPtr->whenString, sizeof(chanPtr->whenString), "%s", whenString);
+    chanPtr->suspended = false;
+    pending = (chanPtr->readLen > 0 && (when & NS_EV_READ) != 0);
+    pthread_mutex_unlock(&chanPtr->lock);
+    ConnChanUpdateEvent(chanPtr);
+    if (pending) {
+        atomic_fetch_add(&chanPtr->refCount, 1);
+        Ns_EventCall(SyntheticRead, chanPtr);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * RunCallback --
+ *
+ *      Run the channel's callback script with the reason appended, in the
+ *      event thread's interp.  0 closes the channel, 1 keeps it, 2
+ *      suspends the callback; an error or any other result is logged with
+ *      the channel's name and closes it.
+ *
+ * Results:
+ *      true when the channel is still open and its callback active.
+ *----------------------------------------------------------------------
+ */
+static bool
+RunCallback(ConnChan *chanPtr, char reason)
+{
+    Tcl_Interp *interp = Ns_TclThreadInterp(chanPtr->server);
+    Tcl_DString script;
+    int         rc, value = 0;
+    bool        active = false;
+    char        why[2] = {reason, '\0'};
+
+    pthread_mutex_lock(&chanPtr->lock);
+    if (chanPtr->script == NULL || chanPtr->closed || chanPtr->suspended) {
+        pthread_mutex_unlock(&chanPtr->lock);
+        return false;
+    }
+    Tcl_DStringInit(&script);
+    Tcl_DStringAppend(&script, chanPtr->script, -1);
+    pthread_mutex_unlock(&chanPtr->lock);
+    Tcl_DStringAppendElement(&script, why);
+
+    rc = Tcl_EvalEx(interp, Tcl_DStringValue(&script), Tcl_DStringLength(&script),
+                    TCL_EVAL_GLOBAL);
+    if (rc != TCL_OK) {
+        Tcl_DString ctx;
+
+        Tcl_DStringInit(&ctx);
+        Tcl_DStringAppend(&ctx, "ns_connchan callback of ", -1);
+        Tcl_DStringAppend(&ctx, chanPtr->name, -1);
+        Tcl_DStringAppend(&ctx, " (", 2);
+        Tcl_DStringAppend(&ctx, why, 1);
+        Tcl_DStringAppend(&ctx, ")", 1);
+        Ns_TclLogErrorInfo(interp, Tcl_DStringValue(&ctx));
+        Tcl_DStringFree(&ctx);
+    } else if (Tcl_GetIntFromObj(NULL, Tcl_GetObjResult(interp), &value) != TCL_OK
+               || value < 0 || value > 2) {
+        Ns_Log(Warning, "ns_connchan callback of %s: invalid result \"%s\": must be 0, 1 or 2;"
+               " closing the channel", chanPtr->name, Tcl_GetStringResult(interp));
+        value = 0;
+    }
+    Tcl_ResetResult(interp);
+    Tcl_DStringFree(&script);
+
+    if (rc != TCL_OK || value == 0) {
+        ConnChanClose(chanPtr);
+    } else if (value == 2) {
+        pthread_mutex_lock(&chanPtr->lock);
+        chanPtr->suspended = true;
+        pthread_mutex_unlock(&chanPtr->lock);
+    } else {
+        active = true;
+    }
+    return active;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * AcceptConnections --
+ *
+ *      A listening channel is readable: accept each waiting connection into
+ *      a new channel and run the listen script with its name; a true
+ *      result keeps the new channel, anything else closes it.
+ *----------------------------------------------------------------------
+ */
+static void
+AcceptConnections(ConnChan *chanPtr)
+{
+    for (int i = 0; i < 64; i++) {
+        Ns_SockError err;
+        Ns_Sock     *sockPtr;
+        ConnChan    *newPtr;
+        Tcl_Interp  *interp;
+        Tcl_DString  script;
+        int          keep = 0;
+
+        memset(&err, 0, sizeof(err));
+        sockPtr = Ns_SockAccept(chanPtr->listenDriver, chanPtr->listenFd, &err);
+        if (sockPtr == NULL) {
+            if (err.message[0] != '\0') {
+                Ns_Log(Warning, "ns_connchan listen %s: accept: %s", chanPtr->name, err.message);
+            }
+            break;
+        }
+        if (sockPtr->tls != NULL) {
+            Ns_IoStatus status;
+            Ns_Time     deadline;
+
+            /* Short and bounded: a listener for TLS is rare and must not stall all. */
+            Ns_GetMonotonicTime(&deadline);
+            Ns_IncrTime(&deadline, 2, 0);
+            while ((status = Ns_SockHandshake(sockPtr)) == NS_IO_WANT_READ
+                   || status == NS_IO_WANT_WRITE) {
+                if (!WaitSocket(sockPtr->fd, status == NS_IO_WANT_READ ? POLLIN : POLLOUT,
+                                &deadline)) {
+                    break;
+                }
+            }
+            if (status != NS_IO_OK) {
+                Ns_Log(Notice, "ns_connchan listen %s: TLS handshake with %s failed",
+                       chanPtr->name, sockPtr->peer);
+                Ns_SockDestroy(sockPtr);
+                continue;
+            }
+        }
+        newPtr = ConnChanCreate(chanPtr->server, sockPtr, sockPtr->peer, NULL, NULL);
+        interp = Ns_TclThreadInterp(chanPtr->server);
+        Tcl_DStringInit(&script);
+        pthread_mutex_lock(&chanPtr->lock);
+        Tcl_DStringAppend(&script, chanPtr->script != NULL ? chanPtr->script : "", -1);
+        pthread_mutex_unlock(&chanPtr->lock);
+        Tcl_DStringAppendElement(&script, newPtr->name);
+        if (Tcl_EvalEx(interp, Tcl_DStringValue(&script), Tcl_DStringLength(&script),
+                       TCL_EVAL_GLOBAL) != TCL_OK) {
+            Ns_TclLogErrorInfo(interp, "ns_connchan listen callback");
+        } else if (Tcl_GetBooleanFromObj(NULL, Tcl_GetObjResult(interp), &keep) != TCL_OK) {
+            keep = 0;
+        }
+        Tcl_ResetResult(interp);
+        Tcl_DStringFree(&script);
+        if (!keep) {
+            ConnChanClose(newPtr);
+        }
+        ConnChanRelease(newPtr);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ChanEventProc --
+ *
+ *      The event thread's entry: flush queued bytes when writable, accept
+ *      on listening channels, and run the callback for each reason that
+ *      occurred and was asked for (r w e x t).
+ *----------------------------------------------------------------------
+ */
+static void
+ChanEventProc(Ns_Event *UNUSED(event), void *arg, unsigned int why)
+{
+    ConnChan    *chanPtr = arg;
+    unsigned int wants;
+    bool         active = true;
+
+    atomic_fetch_add(&chanPtr->refCount, 1);
+    if (chanPtr->listenFd >= 0) {
+        if ((why & NS_EV_READ) != 0) {
+            AcceptConnections(chanPtr);
+        }
+        ConnChanRelease(chanPtr);
+        return;
+    }
+    if ((why & NS_EV_WRITE) != 0) {
+        Ns_SockError err;
+
+        pthread_mutex_lock(&chanPtr->lock);
+        if (!chanPtr->closed && chanPtr->sockPtr != NULL
+            && Flush(chanPtr, &err) != TCL_OK) {
+            /* The peer is gone: let the callback see it as an exception. */
+            why |= NS_EV_ERROR;
+            chanPtr->sendOff = chanPtr->sendLen = 0;
+        }
+        pthread_mutex_unlock(&chanPtr->lock);
+    }
+    pthread_mutex_lock(&chanPtr->lock);
+    wants = (chanPtr->script != NULL && !chanPtr->suspended) ? chanPtr->when : 0u;
+    pthread_mutex_unlock(&chanPtr->lock);
+
+    if (active && (why & NS_EV_READ) != 0 && (wants & NS_EV_READ) != 0) {
+        active = RunCallback(chanPtr, 'r');
+    }
+    if (active && (why & NS_EV_WRITE) != 0 && (wants & NS_EV_WRITE) != 0) {
+        active = RunCallback(chanPtr, 'w');
+    }
+    if (active && (why & NS_EV_ERROR) != 0 && (wants & NS_EV_ERROR) != 0) {
+        active = RunCallback(chanPtr, 'e');
+    }
+    if (active && (why & NS_EV_EXIT) != 0 && (wants & NS_EV_EXIT) != 0) {
+        active = RunCallback(chanPtr, 'x');
+    }
+    if (active && (why & NS_EV_TIMEOUT) != 0 && wants != 0) {
+        active = RunCallback(chanPtr, 't');
+    }
+    ConnChanUpdateEvent(chanPtr);
+    ConnChanRelease(chanPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanStartListening --
+ *
+ *      Make a listening channel accept through the event thread.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanStartListening(ConnChan *chanPtr, const char *script)
+{
+    pthread_mutex_lock(&chanPtr->lock);
+    chanPtr->script = ns_strdup(script);
+    pthread_mutex_unlock(&chanPtr->lock);
+    ConnChanUpdateEvent(chanPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ListEntry --
+ *
+ *      The 10 fields of an ns_connchan list entry.  Called with the
+ *      channel's lock held.
+ *----------------------------------------------------------------------
+ */
+static Tcl_Obj *
+ListEntry(const ConnChan *chanPtr)
+{
+    Tcl_Obj    *entryObj = Tcl_NewListObj(0, NULL);
+    Tcl_DString ds;
+
+    Tcl_DStringInit(&ds);
+    Ns_TimeToString(&chanPtr->start, &ds);
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->name, -1));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->threadName, -1));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(Tcl_DStringValue(&ds), -1));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->driverName, -1));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->peer, -1));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->sent));
+    Tcl_ListObjAppendElement(NULL, entryObj,
+                             Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->received));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->clientData != NULL
+                                                              ? chanPtr->clientData : "", -1));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->script != NULL
+                                                              ? chanPtr->script : "", -1));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->script != NULL
+                                                              ? chanPtr->whenString : "", -1));
+    Tcl_DStringFree(&ds);
+    return entryObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanList --
+ *
+ *      One entry per open channel of the server, in name order.
+ *----------------------------------------------------------------------
+ */
+Tcl_Obj *
+ConnChanList(const char *server)
+{
+    Tcl_Obj       *listObj = Tcl_NewListObj(0, NULL);
+    Tcl_HashSearch search;
+
+    pthread_mutex_lock(&tableLock);
+    if (tableInit) {
+        for (Tcl_HashEntry *hPtr = Tcl_FirstHashEntry(&channels, &search); hPtr != NULL;
+             hPtr = Tcl_NextHashEntry(&search)) {
+            ConnChan *chanPtr = Tcl_GetHashValue(hPtr);
+
+            if (server == NULL || strcmp(server, chanPtr->server) == 0) {
+                pthread_mutex_lock(&chanPtr->lock);
+                Tcl_ListObjAppendElement(NULL, listObj, ListEntry(chanPtr));
+                pthread_mutex_unlock(&chanPtr->lock);
+            }
+        }
+    }
+    pthread_mutex_unlock(&tableLock);
+    return listObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanStatus --
+ *
+ *      The status dict of a channel.
+ *----------------------------------------------------------------------
+ */
+Tcl_Obj *
+ConnChanStatus(ConnChan *chanPtr)
+{
+    Tcl_Obj    *dictObj = Tcl_NewDictObj();
+    Tcl_DString ds;
+
+#define PUT(key, valueObj) Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj((key), -1), (valueObj))
+    Tcl_DStringInit(&ds);
+    pthread_mutex_lock(&chanPtr->lock);
+    Ns_TimeToString(&chanPtr->start, &ds);
+    PUT("driver", Tcl_NewStringObj(chanPtr->driverName, -1));
+    PUT("fragments", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->fragmentsLen));
+    PUT("framebuffer", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->readLen));
+    PUT("peer", Tcl_NewStringObj(chanPtr->peer, -1));
+    PUT("received", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->received));
+    PUT("sendbuffer", Tcl_NewWideIntObj((Tcl_WideInt)(chanPtr->sendLen - chanPtr->sendOff)));
+    PUT("sent", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->sent));
+    PUT("start", Tcl_NewStringObj(Tcl_DStringValue(&ds), -1));
+    if (chanPtr->script != NULL) {
+        PUT("callback", Tcl_NewStringObj(chanPtr->script, -1));
+        PUT("condition", Tcl_NewStringObj(chanPtr->whenString, -1));
+    }
+    pthread_mutex_unlock(&chanPtr->lock);
+#undef PUT
+    Tcl_DStringFree(&ds);
+    return dictObj;
+}

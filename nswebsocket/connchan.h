@@ -1,0 +1,91 @@
+/*
+ * connchan.h --
+ *
+ *      Connection channels inside the module: a socket taken from a
+ *      connection (or opened, connected, accepted), its send buffer, its
+ *      read-side buffers, and its callback.  Shared by the ns_connchan
+ *      command (connchancmd.c) and the WebSocket layer.
+ *
+ *      Lock order: tableLock (connchan.c) before a channel's lock.  A
+ *      channel's lock serialises all I/O on its socket (TLS state must never
+ *      be used by two threads at once); the socket is non-blocking, so the
+ *      lock is held only for the duration of one recv or send call.
+ */
+
+#ifndef CONNCHAN_H
+#define CONNCHAN_H
+
+#include "ns.h"
+
+#include <stdatomic.h>
+
+#define CONNCHAN_READ_CHUNK 16384
+
+#ifndef UNUSED
+#define UNUSED(x) x __attribute__((unused))
+#endif
+
+typedef struct ConnChan {
+    char             name[32];      /* "conn7", never reused */
+    char            *server;        /* virtual server it belongs to */
+    char            *threadName;    /* thread that created it */
+    char            *driverName;    /* "nssock", "nsssl" */
+    char             peer[64];      /* remote address */
+    Ns_Time          start;         /* start of the request, or creation */
+    char            *clientData;    /* from ns_conn clientdata at detach */
+    atomic_int       refCount;      /* table + callers + the event */
+    int              listenFd;      /* >= 0 for a listening channel (no sock) */
+    Ns_Driver       *listenDriver;  /* driver that accepts for a listening channel */
+
+    pthread_mutex_t  lock;          /* protects everything below */
+    Ns_Sock         *sockPtr;       /* NULL once closed */
+    bool             closed;
+    char            *sendBuf;       /* bytes not yet taken by the kernel */
+    size_t           sendOff;       /* first unsent byte */
+    size_t           sendLen;       /* end of unsent bytes */
+    size_t           sendSize;      /* allocated */
+    uint64_t         sent;          /* bytes handed to the kernel */
+    uint64_t         received;      /* bytes read */
+    char            *readBuf;       /* bytes read but not returned (detach leftover, frames) */
+    size_t           readLen;
+    size_t           readSize;
+    char            *fragments;     /* payload of an unfinished fragmented ws message */
+    size_t           fragmentsLen;
+    size_t           fragmentsSize;
+    int              fragmentsOpcode;
+    bool             eof;           /* the peer closed its side */
+    int              debugLevel;
+    /* The callback (ns_connchan callback). */
+    char            *script;        /* NULL when none */
+    unsigned int     when;          /* NS_EV_READ | NS_EV_WRITE | NS_EV_ERROR | NS_EV_EXIT */
+    char             whenString[8]; /* as given: "rw" ... */
+    bool             suspended;     /* the callback returned 2 */
+    Ns_Time          timeout;       /* -timeout, sec < 0: none */
+    Ns_Time          recvTimeout;   /* -receivetimeout, sec < 0: none */
+    Ns_Time          sendTimeout;   /* -sendtimeout, sec < 0: none */
+    Ns_Event        *event;         /* NULL until a callback or a pending send needs one */
+} ConnChan;
+
+/* connchan.c */
+ConnChan   *ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer,
+                           const Ns_Time *startPtr, const char *clientData);
+ConnChan   *ConnChanGet(const char *server, const char *name);   /* referenced, or NULL */
+void        ConnChanRelease(ConnChan *chanPtr);
+void        ConnChanClose(ConnChan *chanPtr);
+Tcl_Obj    *ConnChanList(const char *server);
+Tcl_Obj    *ConnChanStatus(ConnChan *chanPtr);
+int         ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
+                          size_t *writtenPtr, Ns_SockError *errPtr);
+int         ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr);
+void        ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
+                                const char *whenString);
+void        ConnChanUpdateEvent(ConnChan *chanPtr);
+void        ConnChanSetError(Tcl_Interp *interp, const Ns_SockError *errPtr);
+void        ConnChanLookupError(Tcl_Interp *interp, const char *name);
+void        ConnChanStartListening(ConnChan *chanPtr, const char *script);
+void        ConnChanShutdown(void);
+
+/* connchancmd.c */
+Tcl_ObjCmdProc ConnChanObjCmd;
+
+#endif /* CONNCHAN_H */

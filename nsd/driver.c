@@ -67,10 +67,8 @@ ConfigDriver(const char *moduleName, const char *type)
     }
     if (strncmp(type, "nssock", typeLen) == 0 && typeLen == 6) {
         procs = NsSockDriverProcs();
-#ifdef NS_HAVE_SSL_DRIVER
     } else if (strncmp(type, "nsssl", typeLen) == 0 && typeLen == 5) {
         procs = NsSslDriverProcs();
-#endif
     } else {
         Ns_Log(Error, "driver: module \"%s\": unknown driver \"%s\"", moduleName, type);
         return NULL;
@@ -469,12 +467,25 @@ SockRead(Driver *drvPtr, Sock *sockPtr)
     while (budget > 0) {
         size_t n = 0;
 
-        if (sockPtr->size - sockPtr->len < READ_CHUNK) {
+        /*
+         * Always offer at least READ_CHUNK bytes (one whole TLS record, plus
+         * the byte kept for a terminating NUL): a TLS driver then never keeps
+         * decrypted bytes inside the library that epoll cannot see.
+         */
+        if (sockPtr->size - sockPtr->len < READ_CHUNK + 1) {
             sockPtr->size = sockPtr->len + READ_CHUNK * 2;
             sockPtr->buf = ckrealloc(sockPtr->buf, sockPtr->size);
         }
         status = Ns_SockRecv(&sockPtr->base, sockPtr->buf + sockPtr->len,
                              sockPtr->size - sockPtr->len - 1, &n);
+        if (status == NS_IO_WANT_WRITE && !sockPtr->watchWrite) {
+            /* TLS must write (key update) before it can read on: wait for that. */
+            sockPtr->watchWrite = true;
+            SockWatch(drvPtr, sockPtr, EPOLLOUT, false);
+        } else if (status != NS_IO_WANT_WRITE && sockPtr->watchWrite) {
+            sockPtr->watchWrite = false;
+            SockWatch(drvPtr, sockPtr, EPOLLIN, false);
+        }
         if (status != NS_IO_OK) {
             break;
         }
@@ -673,6 +684,7 @@ TakeReturnedSocks(Driver *drvPtr)
         sockPtr->headLen = 0;
         sockPtr->bodyLen = 0;
         sockPtr->sentContinue = false;
+        sockPtr->watchWrite = false;
         sockPtr->state = SOCK_READ_HEAD;
         sockPtr->requests++;
         SockSetIdleDeadline(sockPtr);

@@ -51,6 +51,7 @@ typedef struct Sock {
     struct NsServer *servPtr;       /* server the requests go to */
     SockState        state;
     bool             handshakeDone; /* TLS handshake complete (always for plain) */
+    bool             watchWrite;    /* epoll waits for writable: TLS recv wanted a write */
     Ns_Time          deadline;      /* monotonic: close when passed */
     char            *buf;           /* bytes read and not yet consumed */
     size_t           len;           /* bytes in buf */
@@ -180,9 +181,19 @@ void            NsSockReturn(Sock *sockPtr);         /* keep-alive: back to the 
 void            NsSockRelease(Sock *sockPtr);        /* close and free */
 /* nssock.c */
 const Ns_DriverProcs *NsSockDriverProcs(void);
+Ns_Driver      *NsSockClientDriver(void);             /* of outgoing plain socks */
 Ns_IoStatus     NsSockWait(Ns_Sock *sockPtr, Ns_IoStatus want, const Ns_Time *timeoutPtr);
 int             NsSockListen(const char *address, int port, int backlog, int *boundPortPtr);
 void            NsSockSetPeer(Ns_Sock *sockPtr);
+Ns_IoStatus     NsSockAccept(Ns_Driver *driver, int listenFd, Ns_Sock *sockPtr);
+Ns_IoStatus     NsSockSetError(Ns_Sock *sockPtr, int errnum);
+/* nsssl.c */
+const Ns_DriverProcs *NsSslDriverProcs(void);
+Ns_ReturnCode   NsSslClientInit(Ns_Sock *sockPtr, const char *host,
+                                const Ns_TlsOptions *tlsPtr, Ns_SockError *errPtr);
+/* sockapi.c */
+void            NsSockErrorSet(Ns_SockError *errPtr, const char *message, ...);
+void            NsSockErrorPosix(Ns_SockError *errPtr, int errnum);
 
 /* conn.c */
 Conn           *NsConnCreate(Sock *sockPtr, const struct NsHttpRequest *reqPtr, int *statusPtr);

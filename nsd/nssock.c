@@ -3,7 +3,9 @@
  *
  *      The plain TCP driver (nssock): the driver table's functions for
  *      IPv4 and IPv6 sockets, all non-blocking.  Also the helpers every
- *      driver shares: listening, waiting for readiness, sending it all.
+ *      driver shares: listening, accepting, recording errors, waiting for
+ *      readiness, sending it all; and the "nssock" client driver that
+ *      outgoing plain sockets (Ns_SockConnect) belong to.
  */
 
 #include "nsd.h"
@@ -17,16 +19,19 @@
 
 /*
  *----------------------------------------------------------------------
- * SetError --
+ * NsSockSetError --
  *
  *      Record errno in the sock for the layers above.
  *
  * Results:
  *      NS_IO_ERROR.
+ *
+ * Side effects:
+ *      Sets sockPtr->errnum and sockPtr->errorMsg.
  *----------------------------------------------------------------------
  */
-static Ns_IoStatus
-SetError(Ns_Sock *sockPtr, int errnum)
+Ns_IoStatus
+NsSockSetError(Ns_Sock *sockPtr, int errnum)
 {
     sockPtr->errnum = errnum;
     snprintf(sockPtr->errorMsg, sizeof(sockPtr->errorMsg), "%s", strerror(errnum));
@@ -128,14 +133,19 @@ NsSockListen(const char *address, int port, int backlog, int *boundPortPtr)
 
 /*
  *----------------------------------------------------------------------
- * SockAccept --
+ * NsSockAccept --
  *
  *      Accept one connection, non-blocking, with TCP_NODELAY: responses
  *      and WebSocket frames are written whole, so Nagle only adds delay.
+ *      This is nssock's acceptProc and the first half of nsssl's.
+ *
+ * Results:
+ *      NS_IO_OK (sockPtr->fd and the peer set), NS_IO_WANT_READ when
+ *      nothing is waiting, or NS_IO_ERROR.
  *----------------------------------------------------------------------
  */
-static Ns_IoStatus
-SockAccept(Ns_Driver *UNUSED(driver), int listenFd, Ns_Sock *sockPtr)
+Ns_IoStatus
+NsSockAccept(Ns_Driver *UNUSED(driver), int listenFd, Ns_Sock *sockPtr)
 {
     socklen_t   len = sizeof(sockPtr->peerAddr);
     Ns_IoStatus status = NS_IO_OK;
@@ -146,7 +156,7 @@ SockAccept(Ns_Driver *UNUSED(driver), int listenFd, Ns_Sock *sockPtr)
     if (fd < 0) {
         status = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
                   || errno == ECONNABORTED)
-            ? NS_IO_WANT_READ : SetError(sockPtr, errno);
+            ? NS_IO_WANT_READ : NsSockSetError(sockPtr, errno);
     } else {
         sockPtr->fd = fd;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -180,7 +190,7 @@ SockRecv(Ns_Sock *sockPtr, void *buf, size_t len, size_t *nPtr)
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
         status = NS_IO_WANT_READ;
     } else {
-        status = SetError(sockPtr, errno);
+        status = NsSockSetError(sockPtr, errno);
     }
     return status;
 }
@@ -206,7 +216,7 @@ SockSend(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt, size_t *nPtr)
         *nPtr = 0;
         status = NS_IO_WANT_WRITE;
     } else {
-        status = SetError(sockPtr, errno);
+        status = NsSockSetError(sockPtr, errno);
     }
     return status;
 }
@@ -223,17 +233,54 @@ SockClose(Ns_Sock *sockPtr)
 static const Ns_DriverProcs sockProcs = {
     "nssock", "http", 80,
     NULL,           /* initProc: nothing beyond the common config */
-    SockAccept,
+    NsSockAccept,
     NULL,           /* handshakeProc: plain TCP has none */
     SockRecv,
     SockSend,
     SockClose
 };
 
+/*
+ * The driver of outgoing plain sockets, which no config section describes.
+ * Only its procs and sendwait matter (Ns_SockSendAll with a NULL timeout).
+ */
+static Ns_Driver clientDriver = {
+    .procs = &sockProcs,
+    .moduleName = "nssock",
+    .address = "",
+    .listenFd = -1,
+    .backlog = 256,
+    .maxinput = 1024 * 1024,
+    .maxline = 8192,
+    .maxheaders = 128,
+    .maxheaderline = 8192,
+    .maxsock = 100000,
+    .recvwait = {30, 0},
+    .sendwait = {30, 0},
+    .keepwait = {5, 0}
+};
+
+/*
+ *----------------------------------------------------------------------
+ * NsSockDriverProcs, NsSockClientDriver --
+ *
+ *      The nssock driver table, for configured drivers; and the driver
+ *      that outgoing plain sockets belong to.
+ *
+ * Results:
+ *      Static data, never freed.
+ *----------------------------------------------------------------------
+ */
 const Ns_DriverProcs *
 NsSockDriverProcs(void)
 {
     return &sockProcs;
+}
+
+Ns_Driver *
+NsSockClientDriver(void)
+{
+    return &clientDriver;
 }
 
 /*
@@ -287,7 +334,7 @@ NsSockWait(Ns_Sock *sockPtr, Ns_IoStatus want, const Ns_Time *timeoutPtr)
     if (rc > 0) {
         return NS_IO_OK;
     }
-    return SetError(sockPtr, (rc == 0) ? ETIMEDOUT : errno);
+    return NsSockSetError(sockPtr, (rc == 0) ? ETIMEDOUT : errno);
 }
 
 /*

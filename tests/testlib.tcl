@@ -394,3 +394,93 @@ proc ::nstest::waitFile {path pattern {ms 10000}} {
     }
     return 0
 }
+
+#
+# nstest::tlsOpen --
+#
+#       A TLS client connection to 127.0.0.1:port: a pipe to
+#       "openssl s_client -quiet" (Tcl's tls package is not assumed), binary
+#       and blocking.  What s_client reports (verification, alerts) goes to
+#       a file, returned by nstest::tlsLog.  Extra args go to s_client, e.g.
+#       -tls1_1.  s_client exits when the server closes the connection.
+#
+proc ::nstest::tlsOpen {port args} {
+    variable outdir
+    variable counter
+    file mkdir $outdir
+    set log [file join $outdir "s_client-[pid]-[incr counter].log"]
+    set chan [open |[list openssl s_client -connect 127.0.0.1:$port -quiet \
+                         -servername localhost {*}$args 2> $log] r+]
+    fconfigure $chan -translation binary -buffering none -blocking 1
+    set ::nstest::tlsLog($chan) $log
+    return $chan
+}
+
+#
+# nstest::tlsLog --
+#
+#       What s_client wrote to stderr for a connection from tlsOpen.
+#
+proc ::nstest::tlsLog {chan} {
+    return [readFile $::nstest::tlsLog($chan)]
+}
+
+#
+# nstest::tlsClose --
+#
+#       Close a connection from tlsOpen: s_client is killed if it has not
+#       exited by itself (the server did not close), so this never hangs.
+#
+proc ::nstest::tlsClose {chan} {
+    catch {exec kill {*}[pid $chan]}
+    catch {close $chan}
+    file delete $::nstest::tlsLog($chan)
+    unset ::nstest::tlsLog($chan)
+}
+
+#
+# nstest::tlsRaw --
+#
+#       Send raw bytes over a new TLS connection and return everything the
+#       server sends back until it closes (or ms pass).  Extra args go to
+#       s_client; the s_client log is in ::nstest::lastTlsLog.
+#
+proc ::nstest::tlsRaw {port data {ms 10000} args} {
+    set chan [tlsOpen $port {*}$args]
+    catch {puts -nonewline $chan $data; flush $chan}
+    set reply [readAll $chan $ms]
+    set ::nstest::lastTlsLog [tlsLog $chan]
+    tlsClose $chan
+    return $reply
+}
+
+#
+# nstest::https --
+#
+#       One HTTP request over a new TLS connection, as nstest::http:
+#           nstest::https ?-method M? ?-headers {n v ...}? ?-body b? port path
+#       Returns the response dict of readResponse.
+#
+proc ::nstest::https {args} {
+    set port [lindex $args end-1]
+    set path [lindex $args end]
+    array set opt {-method GET -headers {} -body ""}
+    array set opt [lrange $args 0 end-2]
+    set chan [tlsOpen $port]
+    set req "$opt(-method) $path HTTP/1.1\r\nHost: localhost:$port\r\nConnection: close\r\n"
+    foreach {n v} $opt(-headers) {
+        append req "$n: $v\r\n"
+    }
+    set body [encoding convertto utf-8 $opt(-body)]
+    if {$body ne "" || $opt(-method) eq "POST"} {
+        append req "Content-Length: [string length $body]\r\n"
+    }
+    append req "\r\n" $body
+    puts -nonewline $chan $req
+    flush $chan
+    try {
+        return [readResponse $chan $opt(-method)]
+    } finally {
+        tlsClose $chan
+    }
+}

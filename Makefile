@@ -65,11 +65,22 @@ bin/nswebsocket.so: $(MOD_OBJS) lib/libnsd.so
 
 UNIT_FLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -O1 $(WARN_FLAGS) \
               -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-UNIT_TESTS := build/tests/request_test
+UNIT_TESTS := build/tests/request_test build/tests/sockconnect_test
 
 build/tests/request_test: tests/c/request_test.c nsd/request.c nsd/request.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(UNIT_FLAGS) -o $@ tests/c/request_test.c nsd/request.c $(LDLIBS)
+
+# sockconnect_test links lib/libnsd.so, whose sanitizer must agree with its own:
+# with --enable-tsan it takes the library's flags instead of ASan's.
+SOCK_TEST_FLAGS := $(if $(findstring thread,$(SAN_FLAGS)), \
+                   -std=c11 -D_GNU_SOURCE -pthread -g -O1 $(WARN_FLAGS) $(SAN_FLAGS), \
+                   $(UNIT_FLAGS))
+
+build/tests/sockconnect_test: tests/c/sockconnect_test.c lib/libnsd.so include/ns.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(SOCK_TEST_FLAGS) -o $@ tests/c/sockconnect_test.c -Llib -lnsd \
+	    -Wl,-rpath,'$$ORIGIN/../../lib' $(LDLIBS)
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done

@@ -79,6 +79,8 @@ NS_EXPORT void Ns_Log(Ns_LogSeverity severity, const char *fmt, ...)
 NS_EXPORT void Ns_VALog(Ns_LogSeverity severity, const char *fmt, va_list ap);
 NS_EXPORT bool Ns_LogSeverityEnabled(Ns_LogSeverity severity);
 NS_EXPORT Ns_LogSeverity Ns_CreateLogSeverity(const char *name);
+/* The name the log shows for the calling thread ("conn:default:3", "event"...). */
+NS_EXPORT const char *Ns_ThreadGetName(void);
 NS_EXPORT void Ns_Fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /*
@@ -291,7 +293,48 @@ struct Ns_Driver {
     Ns_Time     keepwait;     /* idle keep-alive connections close after this */
 };
 
+/* What went wrong in a socket call, for the Tcl layer to report. */
+typedef struct Ns_SockError {
+    char errorCode[160];    /* a Tcl list for -errorcode: "POSIX ECONNREFUSED {connection
+                               refused}", "OPENSSL {certificate verify failed}", "NS_TIMEOUT" */
+    char message[256];      /* lowercase message, e.g. "connection refused" */
+} Ns_SockError;
+
+/* Client-side TLS settings (ns_connchan connect -tls, open https://). */
+typedef struct Ns_TlsOptions {
+    const char *cafile;       /* CA file for verification; NULL: ns/httpclient cafile, else system */
+    const char *capath;       /* CA directory; NULL: as cafile */
+    const char *cert;         /* client certificate (PEM), or NULL */
+    const char *key;          /* its key (PEM); NULL: in the cert file */
+    const char *hostname;     /* SNI and the name the certificate must match; NULL: host */
+    bool        insecure;     /* do not verify the server certificate */
+} Ns_TlsOptions;
+
 NS_EXPORT Ns_Driver  *Ns_DriverFind(const char *moduleName);
+
+/*
+ * Outgoing and extra listening sockets.  Ns_SockConnect waits (up to the
+ * timeout) for the TCP connection and, with tlsPtr, the TLS handshake; the
+ * socket is non-blocking afterwards.  Ns_SockConnectUnix does the same over
+ * a Unix-domain socket.  Results: a new sock (free with Ns_SockDestroy), or
+ * NULL with *errPtr filled in.
+ */
+NS_EXPORT Ns_Sock *Ns_SockConnect(const char *host, int port, const Ns_TlsOptions *tlsPtr,
+                                  const Ns_Time *timeoutPtr, Ns_SockError *errPtr);
+NS_EXPORT Ns_Sock *Ns_SockConnectUnix(const char *path, const Ns_TlsOptions *tlsPtr,
+                                      const Ns_Time *timeoutPtr, Ns_SockError *errPtr);
+/* A non-blocking listening fd (port 0: ephemeral, see *boundPortPtr), or -1 and errno. */
+NS_EXPORT int      Ns_SockListen(const char *address, int port, int backlog,
+                                 int *boundPortPtr);
+/* Accept one waiting connection through driver (plain or TLS, handshake not yet done);
+ * NULL when none is waiting (errPtr->message empty) or on error. */
+NS_EXPORT Ns_Sock *Ns_SockAccept(Ns_Driver *driver, int listenFd, Ns_SockError *errPtr);
+/* One step of the TLS handshake of an accepted sock: NS_IO_OK when complete (or plain). */
+NS_EXPORT Ns_IoStatus Ns_SockHandshake(Ns_Sock *sockPtr);
+/* Close (through the driver) and free a sock that the caller owns. */
+NS_EXPORT void     Ns_SockDestroy(Ns_Sock *sockPtr);
+/* Describe sockPtr's last NS_IO_ERROR in *errPtr. */
+NS_EXPORT void     Ns_SockGetError(const Ns_Sock *sockPtr, Ns_SockError *errPtr);
 NS_EXPORT Ns_IoStatus Ns_SockRecv(Ns_Sock *sockPtr, void *buf, size_t len, size_t *nPtr);
 NS_EXPORT Ns_IoStatus Ns_SockSend(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt,
                                   size_t *nPtr);
@@ -319,6 +362,8 @@ NS_EXPORT const char *Ns_ConnPeerAddr(const Ns_Conn *conn);
 NS_EXPORT int         Ns_ConnPeerPort(const Ns_Conn *conn);
 NS_EXPORT Ns_Sock    *Ns_ConnSock(const Ns_Conn *conn);   /* NULL once detached */
 NS_EXPORT uintptr_t   Ns_ConnId(const Ns_Conn *conn);
+NS_EXPORT void        Ns_ConnStartTime(const Ns_Conn *conn, Ns_Time *timePtr);
+NS_EXPORT const char *Ns_ConnClientData(const Ns_Conn *conn);   /* ns_conn clientdata, or NULL */
 
 /*
  * Take the socket away from the connection: the caller owns it from now on,
@@ -360,16 +405,51 @@ NS_EXPORT Ns_ReturnCode Ns_TclRegisterTrace(const char *server, Ns_TclTraceProc 
 /* A fresh interp for the server, initialised as connection interps are. */
 NS_EXPORT Tcl_Interp *Ns_TclAllocateInterp(const char *server);
 NS_EXPORT void        Ns_TclDeAllocateInterp(Tcl_Interp *interp);
+/* This thread's interp for the server, created on first use and deleted by the host
+ * when the thread ends (connection threads, the event thread). */
+NS_EXPORT Tcl_Interp *Ns_TclThreadInterp(const char *server);
 NS_EXPORT const char *Ns_TclInterpServer(Tcl_Interp *interp);
 NS_EXPORT void        Ns_TclLogErrorInfo(Tcl_Interp *interp, const char *context);
+
+/*
+ * ---------------------------------------------------------------------
+ * The event thread (DESIGN §2): one epoll loop that owns every socket with
+ * a callback.  All Ns_Event calls are safe from any thread; the event's proc
+ * always runs in the event thread, one at a time.
+ * ---------------------------------------------------------------------
+ */
+
+#define NS_EV_READ    0x01u   /* readable (or EOF) */
+#define NS_EV_WRITE   0x02u   /* writable */
+#define NS_EV_ERROR   0x04u   /* error or hang-up on the fd */
+#define NS_EV_EXIT    0x08u   /* the server is shutting down (always delivered) */
+#define NS_EV_TIMEOUT 0x10u   /* the event's timeout passed */
+
+typedef struct Ns_Event Ns_Event;
+typedef void (Ns_EventProc)(Ns_Event *event, void *arg, unsigned int why);
+typedef void (Ns_EventFreeProc)(void *arg);
+typedef void (Ns_EventCallProc)(void *arg);
+
+/* A new event on fd, watching nothing yet. */
+NS_EXPORT Ns_Event *Ns_EventCreate(int fd, Ns_EventProc *proc, Ns_EventFreeProc *freeProc,
+                                   void *arg);
+/* Watch for the NS_EV_* in when; timeoutPtr (relative, NULL: none) fires NS_EV_TIMEOUT
+ * when nothing else happened for that long. */
+NS_EXPORT void Ns_EventSet(Ns_Event *event, unsigned int when, const Ns_Time *timeoutPtr);
+/* Stop watching; the event thread then calls freeProc(arg).  No proc call follows. */
+NS_EXPORT void Ns_EventDestroy(Ns_Event *event);
+/* Run proc(arg) in the event thread (at once when already there). */
+NS_EXPORT void Ns_EventCall(Ns_EventCallProc *proc, void *arg);
+NS_EXPORT bool Ns_EventIsEventThread(void);
 
 /* Callbacks at shutdown, in the order registered. */
 typedef void (Ns_ShutdownProc)(const Ns_Time *toutPtr, void *arg);
 NS_EXPORT void Ns_RegisterAtShutdown(Ns_ShutdownProc *proc, void *arg);
 NS_EXPORT bool Ns_InfoShutdownPending(void);
 
-/* The entry point a C module exports. */
+/* The entry point a C module exports (each module defines it; libnsd does not). */
 typedef Ns_ReturnCode (Ns_ModuleInitProc)(const char *server, const char *module);
+NS_EXPORT Ns_ReturnCode Ns_ModuleInit(const char *server, const char *module);
 
 NS_EXPORT const char *Ns_InfoHomePath(void);
 NS_EXPORT int         Ns_Main(int argc, char **argv);

@@ -738,6 +738,18 @@ Ns_ConnId(const Ns_Conn *conn)
     return conn->id;
 }
 
+void
+Ns_ConnStartTime(const Ns_Conn *conn, Ns_Time *timePtr)
+{
+    *timePtr = conn->start;
+}
+
+const char *
+Ns_ConnClientData(const Ns_Conn *conn)
+{
+    return conn->clientData;
+}
+
 Ns_Sock *
 Ns_ConnSock(const Ns_Conn *conn)
 {

@@ -787,3 +787,61 @@ SockCloseInDriver(Driver *drvPtr, Sock *sockPtr)
     /* Closing the fd removes it from the epoll set. */
     NsSockRelease(sockPtr);
 }
+
+/*
+ *----------------------------------------------------------------------
+ * NsTclDriverObjCmd --
+ *
+ *      ns_driver info  -- one dict per driver: module, type, server,
+ *      protocol, address, port (the bound one) and location, as NaviServer's
+ *      ns_driver info reports them (tests and apps find ephemeral ports so).
+ *----------------------------------------------------------------------
+ */
+static int
+DriverInfoObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
+                 Tcl_Obj *const objv[])
+{
+    int result = TCL_OK;
+
+    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
+        result = TCL_ERROR;
+    } else {
+        Tcl_Obj *listObj = Tcl_NewListObj(0, NULL);
+
+        for (const Driver *drvPtr = firstDrvPtr; drvPtr != NULL; drvPtr = drvPtr->nextPtr) {
+            const Ns_Driver *d = &drvPtr->base;
+            Tcl_Obj         *dictObj = Tcl_NewDictObj();
+            bool             v6 = (strchr(d->address, ':') != NULL);
+
+            Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("module", -1),
+                           Tcl_NewStringObj(d->moduleName, -1));
+            Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("type", -1),
+                           Tcl_NewStringObj(d->procs->name, -1));
+            Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("server", -1),
+                           Tcl_NewStringObj(d->server, -1));
+            Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("protocol", -1),
+                           Tcl_NewStringObj(d->procs->protocol, -1));
+            Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("address", -1),
+                           Tcl_NewStringObj(d->address, -1));
+            Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("port", -1),
+                           Tcl_NewIntObj(d->boundPort));
+            Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("location", -1),
+                           Tcl_ObjPrintf("%s://%s%s%s:%d", d->procs->protocol, v6 ? "[" : "",
+                                         d->address, v6 ? "]" : "", d->boundPort));
+            Tcl_ListObjAppendElement(NULL, listObj, dictObj);
+        }
+        Tcl_SetObjResult(interp, listObj);
+    }
+    return result;
+}
+
+int
+NsTclDriverObjCmd(ClientData clientData, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
+{
+    static const Ns_SubCmdSpec subcmds[] = {
+        {"info", DriverInfoObjCmd},
+        {NULL, NULL}
+    };
+
+    return Ns_SubcmdObjv(subcmds, clientData, interp, objc, objv);
+}

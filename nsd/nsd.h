@@ -224,6 +224,9 @@ Ns_ReturnCode   NsConnReturnFile(Conn *connPtr, int status, const char *mimeType
                                  const char *path);
 const char     *NsMimeType(const char *path);
 
+/* event.c */
+void            NsStopEvents(void);
+
 /* tclinit.c */
 typedef struct NsInterp {
     Tcl_Interp *interp;
@@ -270,6 +273,8 @@ Tcl_ObjCmdProc NsTclConnObjCmd, NsTclReturnObjCmd, NsTclRespondObjCmd, NsTclWrit
     NsTclHeadersObjCmd, NsTclReturnRedirectObjCmd, NsTclReturnNotFoundObjCmd,
     NsTclReturnForbiddenObjCmd, NsTclReturnUnauthorizedObjCmd, NsTclReturnFileObjCmd,
     NsTclQueryGetObjCmd, NsTclGetFormObjCmd;
+/* driver.c */
+Tcl_ObjCmdProc NsTclDriverObjCmd;
 /* op.c */
 Tcl_ObjCmdProc NsTclRegisterProcObjCmd, NsTclUnRegisterOpObjCmd;
 /* config.c */

@@ -348,6 +348,7 @@ Ns_Main(int argc, char **argv)
     Ns_IncrTime(&deadline, timeout.sec, timeout.usec);
     NsStopServers(&deadline);
     NsRunAtShutdown(&deadline);
+    NsStopEvents();
     unlink(pidfile);
     Ns_Log(Notice, "nsd: exiting");
     return 0;

@@ -28,6 +28,7 @@ static const CmdEntry coreCmds[] = {
     {"ns_configsection",      NsTclConfigSectionObjCmd},
     {"ns_configsections",     NsTclConfigSectionsObjCmd},
     {"ns_conn",               NsTclConnObjCmd},
+    {"ns_driver",             NsTclDriverObjCmd},
     {"ns_getform",            NsTclGetFormObjCmd},
     {"ns_headers",            NsTclHeadersObjCmd},
     {"ns_info",               NsTclInfoObjCmd},
@@ -443,6 +444,14 @@ Ns_TclAllocateInterp(const char *server)
     NsServer *servPtr = (server != NULL) ? NsGetServer(server) : NsDefaultServer();
 
     return (servPtr != NULL) ? CreateInterp(servPtr, true) : NULL;
+}
+
+Tcl_Interp *
+Ns_TclThreadInterp(const char *server)
+{
+    NsServer *servPtr = (server != NULL) ? NsGetServer(server) : NsDefaultServer();
+
+    return (servPtr != NULL) ? NsTclConnInterp(servPtr) : NULL;
 }
 
 void

@@ -2561,3 +2561,17 @@ ResolvePath(const char *path, Tcl_DString *dsPtr)
     }
     return result;
 }
+
+/*
+ *----------------------------------------------------------------------
+ * Ns_ThreadGetName --
+ *
+ *      The calling thread's name as the log shows it (the public view of
+ *      the log's thread name, for modules listing who created what).
+ *----------------------------------------------------------------------
+ */
+const char *
+Ns_ThreadGetName(void)
+{
+    return NsLogThreadName();
+}

@@ -34,6 +34,7 @@ static void *DriverThread(void *arg);
 static void  SockAccept(Driver *drvPtr);
 static void  SockRead(Driver *drvPtr, Sock *sockPtr);
 static bool  SockProcess(Driver *drvPtr, Sock *sockPtr);
+static bool  HeadMayBeReady(const Driver *drvPtr, Sock *sockPtr);
 static void  SockWatch(Driver *drvPtr, Sock *sockPtr, uint32_t events, bool add);
 static void  SockUnlink(Driver *drvPtr, Sock *sockPtr);
 static void  SockLink(Driver *drvPtr, Sock *sockPtr);
@@ -501,12 +502,60 @@ SockRead(Driver *drvPtr, Sock *sockPtr)
             break;
         }
     }
-    if (sockPtr->len > 0 && !SockProcess(drvPtr, sockPtr)) {
+    if (sockPtr->len > 0 && HeadMayBeReady(drvPtr, sockPtr) && !SockProcess(drvPtr, sockPtr)) {
         return;
     }
     if (status == NS_IO_EOF || status == NS_IO_ERROR) {
         SockCloseInDriver(drvPtr, sockPtr);
     }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * HeadMayBeReady --
+ *
+ *      Is it worth parsing what was read?  The parser keeps no state, so
+ *      calling it on every byte of a head that trickles in would scan the
+ *      head again each time (a slow client could make the server do
+ *      quadratic work).  Only the new bytes are scanned here, for the empty
+ *      line that ends a head or for a line or line count past the limits
+ *      (which the parser then reports as 414 or 431).
+ *
+ * Results:
+ *      true when the parser should run now.
+ *----------------------------------------------------------------------
+ */
+static bool
+HeadMayBeReady(const Driver *drvPtr, Sock *sockPtr)
+{
+    const Ns_Driver *d = &drvPtr->base;
+
+    if (sockPtr->state != SOCK_READ_HEAD) {
+        return true;
+    }
+    for (size_t i = sockPtr->scanned; i < sockPtr->len; i++) {
+        if (sockPtr->buf[i] == '\n') {
+            size_t lineLen = i - sockPtr->lineStart;
+            bool   empty = (lineLen == 0 || (lineLen == 1 && sockPtr->buf[i - 1] == '\r'));
+
+            sockPtr->lineStart = i + 1;
+            sockPtr->scanned = i + 1;
+            if (empty && sockPtr->lines > 0) {
+                return true;
+            }
+            if (empty) {
+                sockPtr->emptyLines++;
+            } else {
+                sockPtr->lines++;
+            }
+            if (sockPtr->lines > (unsigned int)d->maxheaders + 1 || sockPtr->emptyLines > 8
+                || lineLen > (size_t)d->maxline + 1) {
+                return true;
+            }
+        }
+    }
+    sockPtr->scanned = sockPtr->len;
+    return (sockPtr->len - sockPtr->lineStart > (size_t)d->maxline + 1);
 }
 
 /*
@@ -685,6 +734,8 @@ TakeReturnedSocks(Driver *drvPtr)
         sockPtr->bodyLen = 0;
         sockPtr->sentContinue = false;
         sockPtr->watchWrite = false;
+        sockPtr->scanned = sockPtr->lineStart = 0;
+        sockPtr->lines = sockPtr->emptyLines = 0;
         sockPtr->state = SOCK_READ_HEAD;
         sockPtr->requests++;
         SockSetIdleDeadline(sockPtr);
@@ -694,7 +745,9 @@ TakeReturnedSocks(Driver *drvPtr)
             Ns_GetMonotonicTime(&sockPtr->deadline);
             Ns_IncrTime(&sockPtr->deadline, drvPtr->base.recvwait.sec,
                         drvPtr->base.recvwait.usec);
-            (void)SockProcess(drvPtr, sockPtr);
+            if (HeadMayBeReady(drvPtr, sockPtr)) {
+                (void)SockProcess(drvPtr, sockPtr);
+            }
         }
     }
 }

@@ -59,6 +59,10 @@ typedef struct Sock {
     size_t           headLen;       /* bytes of the parsed head, 0 before parsing */
     int64_t          bodyLen;       /* Content-Length of the request */
     bool             sentContinue;  /* "100 Continue" already sent */
+    size_t           scanned;       /* head bytes already scanned for line ends */
+    size_t           lineStart;     /* offset of the head line being received */
+    unsigned int     lines;         /* complete head lines (leading empty ones apart) */
+    unsigned int     emptyLines;    /* leading empty lines */
     unsigned int     requests;      /* requests served on this connection */
 } Sock;
 

@@ -34,7 +34,8 @@ struct Ns_Event {
     struct Ns_Event  *nextPtr;      /* all live events */
     struct Ns_Event  *prevPtr;
     unsigned int      when;         /* NS_EV_* watched */
-    uint32_t          epollEvents;  /* what epoll has for fd, 0: not added */
+    uint32_t          epollEvents;  /* what epoll watches for fd (when inEpoll) */
+    bool              inEpoll;      /* fd is in the epoll set */
     Ns_Time           timeout;      /* relative; sec < 0: none */
     Ns_Time           deadline;     /* monotonic, when timeout is set */
     bool              linked;
@@ -160,6 +161,13 @@ static void
 Apply(Ns_Event *event)
 {
     uint32_t want = 0;
+    /*
+     * Errors and hang-ups need no bit in the mask (epoll always reports
+     * them), but the fd must be in the set: an event that watches only
+     * NS_EV_ERROR is added with an empty mask.
+     */
+    bool     watch = (event->fd >= 0
+                      && (event->when & (NS_EV_READ | NS_EV_WRITE | NS_EV_ERROR)) != 0);
 
     if ((event->when & NS_EV_READ) != 0) {
         want |= EPOLLIN | EPOLLRDHUP;
@@ -167,10 +175,10 @@ Apply(Ns_Event *event)
     if ((event->when & NS_EV_WRITE) != 0) {
         want |= EPOLLOUT;
     }
-    if (event->fd >= 0 && want != event->epollEvents) {
+    if (watch != event->inEpoll || (watch && want != event->epollEvents)) {
         struct epoll_event ev;
-        int                op = (event->epollEvents == 0) ? EPOLL_CTL_ADD
-                                : (want == 0) ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+        int                op = !event->inEpoll ? EPOLL_CTL_ADD
+                                : !watch ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
 
         ev.events = want;
         ev.data.ptr = event;
@@ -178,6 +186,7 @@ Apply(Ns_Event *event)
             Ns_Log(Warning, "event: epoll_ctl fd %d: %s", event->fd, strerror(errno));
         }
         event->epollEvents = want;
+        event->inEpoll = watch;
     }
     if (event->timeout.sec >= 0) {
         Ns_GetMonotonicTime(&event->deadline);
@@ -205,7 +214,7 @@ Apply(Ns_Event *event)
 static void
 Remove(Ns_Event *event)
 {
-    if (event->epollEvents != 0 && event->fd >= 0) {
+    if (event->inEpoll) {
         (void)epoll_ctl(epollFd, EPOLL_CTL_DEL, event->fd, NULL);
     }
     if (event->linked) {

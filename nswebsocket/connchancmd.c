@@ -50,6 +50,32 @@ GetChannel(Tcl_Interp *interp, const char *server, const char *name)
 
 /*
  *----------------------------------------------------------------------
+ * CheckRange --
+ *
+ *      Check an integer argument against its range, with the message that
+ *      a range in the argument spec would give.  A few ranges are checked
+ *      here rather than in the spec because a spec's range shows in the
+ *      usage text, and NaviServer's reads "/port/" and "?/level/?".
+ *
+ * Results:
+ *      TCL_OK, or TCL_ERROR with the message in the interp.
+ *----------------------------------------------------------------------
+ */
+static int
+CheckRange(Tcl_Interp *interp, const char *name, int value, int minValue, int maxValue)
+{
+    int result = TCL_OK;
+
+    if (value < minValue || value > maxValue) {
+        Tcl_SetObjResult(interp, Tcl_ObjPrintf("expected integer in range [%d,%d] for '%s',"
+                                               " but got %d", minValue, maxValue, name, value));
+        result = TCL_ERROR;
+    }
+    return result;
+}
+
+/*
+ *----------------------------------------------------------------------
  * ConnChanDetachObjCmd --
  *
  *      ns_connchan detach
@@ -232,16 +258,17 @@ ConnChanDebugObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 {
     char              *name = NULL;
     int                level = -1;
-    Ns_ObjvValueRange  range = {0, 2};
     Ns_ObjvSpec        args[] = {
         {"channel", Ns_ObjvString, &name,  NULL},
-        {"?level",  Ns_ObjvInt,    &level, &range},
+        {"?level",  Ns_ObjvInt,    &level, NULL},
         {NULL, NULL, NULL, NULL}
     };
     ConnChan *chanPtr;
     int       result = TCL_OK;
 
     if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+        result = TCL_ERROR;
+    } else if (objc > 3 && CheckRange(interp, "level", level, 0, 2) != TCL_OK) {
         result = TCL_ERROR;
     } else if ((chanPtr = GetChannel(interp, NULL, name)) == NULL) {
         result = TCL_ERROR;
@@ -708,7 +735,6 @@ ConnChanConnectObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int obj
     ClientOptions      opt;
     char              *host = NULL;
     int                port = 0;
-    Ns_ObjvValueRange  portRange = {1, 65535};
     Ns_ObjvSpec        opts[] = {
         {"-cafile",   Ns_ObjvString, &opt.cafile,     NULL},
         {"-capath",   Ns_ObjvString, &opt.capath,     NULL},
@@ -722,13 +748,14 @@ ConnChanConnectObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int obj
     };
     Ns_ObjvSpec        args[] = {
         {"host", Ns_ObjvString, &host, NULL},
-        {"port", Ns_ObjvInt,    &port, &portRange},
+        {"port", Ns_ObjvInt,    &port, NULL},
         {NULL, NULL, NULL, NULL}
     };
     int result = TCL_OK;
 
     memset(&opt, 0, sizeof(opt));
-    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK
+        || CheckRange(interp, "port", port, 1, 65535) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Ns_TlsOptions tls;
@@ -914,7 +941,6 @@ ConnChanListenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc
 {
     char              *driverName = NULL, *server = NULL, *address = NULL, *script = NULL;
     int                bind = 0, port = 0;
-    Ns_ObjvValueRange  portRange = {0, 65535};
     Ns_ObjvSpec        opts[] = {
         {"-driver", Ns_ObjvString, &driverName, NULL},
         {"-server", Ns_ObjvServer, &server,     NULL},
@@ -924,21 +950,24 @@ ConnChanListenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc
     };
     Ns_ObjvSpec        args[] = {
         {"address", Ns_ObjvString, &address, NULL},
-        {"port",    Ns_ObjvInt,    &port,    &portRange},
+        {"port",    Ns_ObjvInt,    &port,    NULL},
         {"script",  Ns_ObjvString, &script,  NULL},
         {NULL, NULL, NULL, NULL}
     };
     int result = TCL_OK;
 
-    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK
+        || CheckRange(interp, "port", port, 0, 65535) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        Ns_Driver *driver = Ns_DriverFind(driverName != NULL ? driverName : "nssock");
-        int        boundPort = 0, fd;
+        const char *name = (driverName != NULL) ? driverName : "nssock";
+        Ns_Driver  *driver = Ns_DriverFind(name);
+        int         boundPort = 0, fd;
 
-        if (driverName != NULL && driver == NULL) {
-            Tcl_SetObjResult(interp, Tcl_ObjPrintf("no such driver \"%s\"", driverName));
-            Tcl_SetErrorCode(interp, "NS", "LOOKUP", "DRIVER", driverName, (char *)0);
+        /* Also without -driver: accepting needs a driver, nssock may not be configured. */
+        if (driver == NULL) {
+            Tcl_SetObjResult(interp, Tcl_ObjPrintf("no such driver \"%s\"", name));
+            Tcl_SetErrorCode(interp, "NS", "LOOKUP", "DRIVER", name, (char *)0);
             return TCL_ERROR;
         }
         fd = Ns_SockListen(address, port, 128, &boundPort);
@@ -955,6 +984,8 @@ ConnChanListenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc
 
             chanPtr->listenFd = fd;
             chanPtr->listenDriver = driver;
+            ckfree(chanPtr->driverName);
+            chanPtr->driverName = ns_strdup(driver->moduleName);
             ConnChanStartListening(chanPtr, script);
             Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("channel", -1),
                            Tcl_NewStringObj(chanPtr->name, -1));

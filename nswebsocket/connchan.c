@@ -53,7 +53,8 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
              atomic_fetch_add(&nextChannelId, 1));
     chanPtr->server = ns_strdup(server);
     chanPtr->threadName = ns_strdup(Ns_ThreadGetName());
-    chanPtr->driverName = ns_strdup(sockPtr != NULL ? sockPtr->driver->procs->name : "nssock");
+    /* The driver's module name ("http"), as NaviServer's list and status show it. */
+    chanPtr->driverName = ns_strdup(sockPtr != NULL ? sockPtr->driver->moduleName : "nssock");
     snprintf(chanPtr->peer, sizeof(chanPtr->peer), "%s", peer != NULL ? peer : "");
     if (startPtr != NULL) {
         chanPtr->start = *startPtr;
@@ -365,8 +366,10 @@ ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
         }
     }
 
-    if (result == TCL_OK && !buffered && chanPtr->sendTimeout.sec >= 0
-        && chanPtr->sendLen > chanPtr->sendOff) {
+    /* A -sendtimeout of 0 means "do not wait", as -receivetimeout 0 does for reads. */
+    if (result == TCL_OK && !buffered && chanPtr->sendLen > chanPtr->sendOff
+        && chanPtr->sendTimeout.sec >= 0
+        && (chanPtr->sendTimeout.sec > 0 || chanPtr->sendTimeout.usec > 0)) {
         Ns_Time deadline;
         int     fd = chanPtr->sockPtr->fd;
 

@@ -218,7 +218,7 @@ typedef struct Ns_SubCmdSpec {
 NS_EXPORT int Ns_SubcmdObjv(const Ns_SubCmdSpec *subcmdSpec, ClientData clientData,
                             Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 
-/* Set interp result and -errorcode {NS ...} in one call. */
+/* Format the interp result (printf style); returns TCL_OK and sets no -errorcode. */
 NS_EXPORT int Ns_TclPrintfResult(Tcl_Interp *interp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -4,7 +4,9 @@
  *      The server log and the access log: severities and their run-time
  *      switches, the formatting and writing of log lines, the per-thread
  *      hold buffer of "ns_logctl hold", reopening for log rotation, and the
- *      Tcl commands ns_log, ns_logctl, ns_logroll and ns_accesslog.
+ *      Tcl commands ns_log, ns_logctl, ns_logroll and ns_accesslog.  The
+ *      line buffers and log files both logs are written through are in
+ *      logfile.c.
  *
  *      A line is formatted completely in the calling thread (in a stack
  *      buffer when it fits) and then written with one write(2) while the
@@ -19,10 +21,8 @@
  *          127.0.0.1 - - [22/Nov/2026:17:37:24 +0100] "GET / HTTP/1.1" 200 123 "-" "curl/7.88"
  */
 
-#include "nsd.h"
-#include "log.h"
+#include "logint.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdatomic.h>
@@ -32,7 +32,6 @@
 #define LOG_MAX_SEVERITIES   64      /* predefined ones included */
 #define LOG_NAME_SIZE        64      /* severity names: at most 63 bytes */
 #define LOG_THREADNAME_SIZE  64      /* thread names: at most 63 bytes */
-#define LOG_LINE_STACK_SIZE  8192    /* longer lines are allocated */
 #define LOG_PREFIX_SIZE      320     /* time, pid, thread, severity, colors */
 
 /*
@@ -99,37 +98,6 @@ typedef struct Severity {
 } Severity;
 
 /*
- * A path of an open log.  Callers of NsLogPath keep the string without a
- * lock, so a path is never freed: a newer one chains the older ones.
- */
-typedef struct PathRec {
-    struct PathRec *olderPtr;        /* path this one replaced, or NULL */
-    char            path[];          /* NUL-terminated */
-} PathRec;
-
-/*
- * An open log file: the server log or the access log.
- */
-typedef struct LogFile {
-    pthread_mutex_t  lock;           /* protects the fields below; the write(2) of
-                                      * a line is the only I/O done under it */
-    int              fd;             /* open descriptor, -1: none */
-    bool             mirror;         /* server log: copy every line to stderr */
-    PathRec         *pathPtr;        /* path of fd, NULL: none */
-} LogFile;
-
-/*
- * A line under construction: in stackBuf while it fits, then on the heap.
- * Must not be copied (data may point into it).
- */
-typedef struct LineBuf {
-    char   *data;                    /* stackBuf or malloc'ed */
-    size_t  length;                  /* bytes used, without the NUL */
-    size_t  size;                    /* bytes available at data */
-    char    stackBuf[LOG_LINE_STACK_SIZE];
-} LineBuf;
-
-/*
  * The lines a thread holds back after "ns_logctl hold".  Only its own
  * thread touches a LogCache, so it has no lock.
  */
@@ -168,8 +136,8 @@ static Severity severities[LOG_MAX_SEVERITIES] = {
 static atomic_int      numSeverities = NS_LOG_NUM_PREDEFINED;
 static pthread_mutex_t severityLock = PTHREAD_MUTEX_INITIALIZER;
 
-static LogFile serverLog = {PTHREAD_MUTEX_INITIALIZER, -1, false, NULL};
-static LogFile accessLog = {PTHREAD_MUTEX_INITIALIZER, -1, false, NULL};
+static LogFile serverLog = LOG_FILE_INITIALIZER;
+static LogFile accessLog = LOG_FILE_INITIALIZER;
 
 /* Set once an access log was opened: lets NsAccessLogWrite return at once. */
 static atomic_bool accessLogActive = false;
@@ -192,10 +160,6 @@ static _Thread_local LogCache *threadCachePtr = NULL;
 static pthread_once_t cacheKeyOnce = PTHREAD_ONCE_INIT;
 static pthread_key_t  cacheKey;
 
-static const char *const monthNames[12] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
-
 /*
  * Local functions defined in this file.
  */
@@ -207,13 +171,6 @@ static const char    *SeverityName(Ns_LogSeverity severity);
 static int            GetSeverityFromObj(Tcl_Interp *interp, Tcl_Obj *objPtr,
                                          SeverityLookup lookup, Ns_LogSeverity *severityPtr);
 
-static void   LineInit(LineBuf *lbPtr);
-static void   LineFree(LineBuf *lbPtr);
-static bool   LineReserve(LineBuf *lbPtr, size_t extra);
-static void   LineAppend(LineBuf *lbPtr, const char *bytes, size_t length);
-static void   LineVPrintf(LineBuf *lbPtr, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-static void   LineEnd(LineBuf *lbPtr);
 static void   LineAppendEscaped(LineBuf *lbPtr, const char *string);
 
 static void   FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char *fmt,
@@ -222,17 +179,12 @@ static void   FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char 
 static size_t FormatLogStamp(char *buf, size_t size, const struct timespec *tsPtr);
 static void   FormatAccessLine(LineBuf *lbPtr, const NsAccessRecord *recPtr);
 
-static void   WriteAll(int fd, const char *bytes, size_t length);
 static void   WriteLocked(const char *bytes, size_t length);
 static void   WriteServerLog(const char *bytes, size_t length);
 static void   LogToStderr(Ns_LogSeverity severity, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static int           OpenAppend(const char *path);
-static Ns_ReturnCode LogFileOpen(LogFile *filePtr, const char *path, bool mirror);
-static Ns_ReturnCode LogFileReopen(LogFile *filePtr);
-static const char   *LogFilePath(LogFile *filePtr);
-static const char   *ResolvePath(const char *path, Tcl_DString *dsPtr);
+static const char *ResolvePath(const char *path, Tcl_DString *dsPtr);
 
 static void      CreateCacheKey(void);
 static void      FreeCache(void *arg);
@@ -363,7 +315,7 @@ Ns_VALog(Ns_LogSeverity severity, const char *fmt, va_list ap)
         if (severity >= 0 && severity < LOG_MAX_SEVERITIES) {
             atomic_fetch_add_explicit(&severities[severity].count, 1, memory_order_relaxed);
         }
-        LineInit(&line);
+        NsLogLineInit(&line);
         FormatLogLine(&line, severity, fmt, ap);
 
         if (cachePtr != NULL && cachePtr->hold && severity != Fatal) {
@@ -378,7 +330,7 @@ Ns_VALog(Ns_LogSeverity severity, const char *fmt, va_list ap)
             }
             WriteServerLog(line.data, line.length);
         }
-        LineFree(&line);
+        NsLogLineFree(&line);
         errno = savedErrno;
     }
 }
@@ -474,7 +426,7 @@ NsLogThreadName(void)
 Ns_ReturnCode
 NsLogOpen(const char *path, bool mirrorToStderr)
 {
-    Ns_ReturnCode status = LogFileOpen(&serverLog, path, mirrorToStderr);
+    Ns_ReturnCode status = NsLogFileOpen(&serverLog, path, mirrorToStderr);
 
     if (status != NS_OK) {
         int errnum = errno;
@@ -512,13 +464,13 @@ NsLogReopen(void)
     Ns_ReturnCode status = NS_OK;
     int           errnum = 0;
 
-    if (LogFileReopen(&serverLog) != NS_OK) {
+    if (NsLogFileReopen(&serverLog) != NS_OK) {
         errnum = errno;
         Ns_Log(Error, "log: failed to reopen server log '%s': '%s'", NsLogPath(),
                strerror(errnum));
         status = NS_ERROR;
     }
-    if (LogFileReopen(&accessLog) != NS_OK) {
+    if (NsLogFileReopen(&accessLog) != NS_OK) {
         errnum = errno;
         Ns_Log(Error, "log: failed to reopen access log '%s': '%s'", NsAccessLogPath(),
                strerror(errnum));
@@ -551,13 +503,13 @@ NsLogReopen(void)
 const char *
 NsLogPath(void)
 {
-    return LogFilePath(&serverLog);
+    return NsLogFilePath(&serverLog);
 }
 
 const char *
 NsAccessLogPath(void)
 {
-    return LogFilePath(&accessLog);
+    return NsLogFilePath(&accessLog);
 }
 
 
@@ -1136,7 +1088,7 @@ NsTclLogRollObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     if (Ns_ParseObjv(NULL, NULL, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
 
-    } else if (LogFileReopen(&serverLog) != NS_OK) {
+    } else if (NsLogFileReopen(&serverLog) != NS_OK) {
         int errnum = errno;
 
         Ns_Log(Error, "log: failed to reopen server log '%s': '%s'", NsLogPath(),
@@ -1387,129 +1339,6 @@ GetSeverityFromObj(Tcl_Interp *interp, Tcl_Obj *objPtr, SeverityLookup lookup,
 /*
  *----------------------------------------------------------------------
  *
- * LineInit, LineFree, LineReserve, LineAppend, LineVPrintf, LineEnd --
- *
- *      Build a line in a LineBuf: on the stack up to LOG_LINE_STACK_SIZE,
- *      on the heap beyond.  When memory runs out the line is cut short,
- *      but it still ends in a newline (LineEnd), so the next line stays
- *      a line of its own.
- *
- * Results:
- *      LineReserve: true when extra bytes (plus a NUL) fit.
- *
- * Side effects:
- *      May allocate; LineFree releases.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-LineInit(LineBuf *lbPtr)
-{
-    lbPtr->data = lbPtr->stackBuf;
-    lbPtr->length = 0u;
-    lbPtr->size = sizeof(lbPtr->stackBuf);
-    lbPtr->data[0] = '\0';
-}
-
-static void
-LineFree(LineBuf *lbPtr)
-{
-    if (lbPtr->data != lbPtr->stackBuf) {
-        free(lbPtr->data);
-    }
-    LineInit(lbPtr);
-}
-
-static bool
-LineReserve(LineBuf *lbPtr, size_t extra)
-{
-    bool ok = true;
-
-    if (extra >= lbPtr->size - lbPtr->length) {
-        size_t needed = lbPtr->length + extra + 1u;
-        size_t newSize = lbPtr->size;
-        char  *newData = NULL;
-
-        while (newSize < needed && newSize <= SIZE_MAX / 2u) {
-            newSize *= 2u;
-        }
-        if (needed > lbPtr->length && newSize >= needed) {
-            if (lbPtr->data == lbPtr->stackBuf) {
-                newData = malloc(newSize);
-                if (newData != NULL) {
-                    memcpy(newData, lbPtr->data, lbPtr->length + 1u);
-                }
-            } else {
-                newData = realloc(lbPtr->data, newSize);
-            }
-        }
-        if (newData == NULL) {
-            ok = false;
-        } else {
-            lbPtr->data = newData;
-            lbPtr->size = newSize;
-        }
-    }
-    return ok;
-}
-
-static void
-LineAppend(LineBuf *lbPtr, const char *bytes, size_t length)
-{
-    if (LineReserve(lbPtr, length)) {
-        memcpy(lbPtr->data + lbPtr->length, bytes, length);
-        lbPtr->length += length;
-        lbPtr->data[lbPtr->length] = '\0';
-    }
-}
-
-static void
-LineVPrintf(LineBuf *lbPtr, const char *fmt, va_list ap)
-{
-    size_t  avail = lbPtr->size - lbPtr->length;
-    va_list aq;
-    int     n;
-
-    va_copy(aq, ap);
-    n = vsnprintf(lbPtr->data + lbPtr->length, avail, fmt, aq);
-    va_end(aq);
-
-    if (n < 0) {
-        /*
-         * An encoding error: keep the line without the message.
-         */
-        lbPtr->data[lbPtr->length] = '\0';
-    } else if ((size_t)n < avail) {
-        lbPtr->length += (size_t)n;
-    } else if (LineReserve(lbPtr, (size_t)n)) {
-        va_copy(aq, ap);
-        (void) vsnprintf(lbPtr->data + lbPtr->length, lbPtr->size - lbPtr->length, fmt, aq);
-        va_end(aq);
-        lbPtr->length += (size_t)n;
-    } else {
-        /*
-         * Out of memory: keep what fitted.
-         */
-        lbPtr->length = lbPtr->size - 1u;
-    }
-}
-
-static void
-LineEnd(LineBuf *lbPtr)
-{
-    if (LineReserve(lbPtr, 1u)) {
-        lbPtr->data[lbPtr->length++] = '\n';
-        lbPtr->data[lbPtr->length] = '\0';
-    } else {
-        lbPtr->data[lbPtr->length - 1u] = '\n';
-    }
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
  * FormatLogStamp --
  *
  *      Format a wall-clock time as "22/Nov/2026:17:37:24" in local time,
@@ -1531,18 +1360,8 @@ FormatLogStamp(char *buf, size_t size, const struct timespec *tsPtr)
     int n;
 
     if (tsPtr->tv_sec != stampSecond) {
-        struct tm tm;
-        time_t    sec = tsPtr->tv_sec;
-
-        if (localtime_r(&sec, &tm) == NULL) {
-            memset(&tm, 0, sizeof(tm));
-            tm.tm_mday = 1;
-            tm.tm_year = 70;
-        }
-        n = snprintf(stampText, sizeof(stampText), "%02d/%s/%04d:%02d:%02d:%02d",
-                     tm.tm_mday, monthNames[tm.tm_mon % 12], tm.tm_year + 1900,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
-        stampSecond = (n > 0) ? sec : (time_t)-1;
+        n = NsLogFormatTime(stampText, sizeof(stampText), tsPtr->tv_sec, NULL);
+        stampSecond = (n > 0) ? tsPtr->tv_sec : (time_t)-1;
     }
     if (atomic_load_explicit(&logUsec, memory_order_relaxed)) {
         n = snprintf(buf, size, "%s.%06ld", stampText, (long)(tsPtr->tv_nsec / 1000));
@@ -1599,48 +1418,14 @@ FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char *fmt, va_list 
                      SeverityName(severity));
     }
     if (n > 0) {
-        LineAppend(lbPtr, prefix, ((size_t)n < sizeof(prefix)) ? (size_t)n
+        NsLogLineAppend(lbPtr, prefix, ((size_t)n < sizeof(prefix)) ? (size_t)n
                                                                 : sizeof(prefix) - 1u);
     }
-    LineVPrintf(lbPtr, fmt, ap);
+    NsLogLineVPrintf(lbPtr, fmt, ap);
     if (colorize) {
-        LineAppend(lbPtr, "\033[0m", 4u);
+        NsLogLineAppend(lbPtr, "\033[0m", 4u);
     }
-    LineEnd(lbPtr);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * WriteAll --
- *
- *      write(2) all bytes, resuming after EINTR and short writes.
- *
- * Results:
- *      None: a log that cannot be written has nowhere to report it.
- *
- * Side effects:
- *      I/O.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-WriteAll(int fd, const char *bytes, size_t length)
-{
-    while (length > 0u) {
-        ssize_t n = write(fd, bytes, length);
-
-        if (n > 0) {
-            bytes += n;
-            length -= (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            break;
-        }
-    }
+    NsLogLineEnd(lbPtr);
 }
 
 
@@ -1666,12 +1451,12 @@ static void
 WriteLocked(const char *bytes, size_t length)
 {
     if (serverLog.fd >= 0) {
-        WriteAll(serverLog.fd, bytes, length);
+        NsLogWriteAll(serverLog.fd, bytes, length);
         if (serverLog.mirror) {
-            WriteAll(STDERR_FILENO, bytes, length);
+            NsLogWriteAll(STDERR_FILENO, bytes, length);
         }
     } else {
-        WriteAll(STDERR_FILENO, bytes, length);
+        NsLogWriteAll(STDERR_FILENO, bytes, length);
     }
 }
 
@@ -1707,7 +1492,7 @@ LogToStderr(Ns_LogSeverity severity, const char *fmt, ...)
     LineBuf line;
     va_list ap;
 
-    LineInit(&line);
+    NsLogLineInit(&line);
     va_start(ap, fmt);
     FormatLogLine(&line, severity, fmt, ap);
     va_end(ap);
@@ -1716,179 +1501,9 @@ LogToStderr(Ns_LogSeverity severity, const char *fmt, ...)
      * Under the lock, so that it does not cut through a mirrored line.
      */
     pthread_mutex_lock(&serverLog.lock);
-    WriteAll(STDERR_FILENO, line.data, line.length);
+    NsLogWriteAll(STDERR_FILENO, line.data, line.length);
     pthread_mutex_unlock(&serverLog.lock);
-    LineFree(&line);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * OpenAppend --
- *
- *      Open a log file for appending, creating it with mode 0644.
- *      O_APPEND makes each write land at the current end, even when
- *      another process (logrotate's copytruncate) shortened the file.
- *
- * Results:
- *      The descriptor, or -1 with errno set.
- *
- * Side effects:
- *      May create the file.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-OpenAppend(const char *path)
-{
-    int fd;
-
-    do {
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    } while (fd < 0 && errno == EINTR);
-
-    return fd;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogFileOpen --
- *
- *      Open a log file at a path and make it the file's destination,
- *      closing the descriptor it replaces.
- *
- * Results:
- *      NS_OK, or NS_ERROR with errno set (nothing changed).
- *
- * Side effects:
- *      Keeps the path for the life of the process.
- *
- *----------------------------------------------------------------------
- */
-
-static Ns_ReturnCode
-LogFileOpen(LogFile *filePtr, const char *path, bool mirror)
-{
-    Ns_ReturnCode status = NS_ERROR;
-    size_t        length = strlen(path);
-    PathRec      *recPtr = malloc(sizeof(PathRec) + length + 1u);
-
-    if (recPtr == NULL) {
-        errno = ENOMEM;
-    } else {
-        int fd = OpenAppend(path);
-
-        if (fd < 0) {
-            int errnum = errno;
-
-            free(recPtr);
-            errno = errnum;
-        } else {
-            int oldFd;
-
-            memcpy(recPtr->path, path, length + 1u);
-            pthread_mutex_lock(&filePtr->lock);
-            oldFd = filePtr->fd;
-            filePtr->fd = fd;
-            filePtr->mirror = mirror;
-            recPtr->olderPtr = filePtr->pathPtr;
-            filePtr->pathPtr = recPtr;
-            pthread_mutex_unlock(&filePtr->lock);
-
-            if (oldFd >= 0) {
-                (void) close(oldFd);
-            }
-            status = NS_OK;
-        }
-    }
-    return status;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogFileReopen --
- *
- *      Open a log file again at its path and swap the new descriptor in.
- *      The open happens outside the lock; if the path changed meanwhile
- *      (a concurrent LogFileOpen), that newer file stays.
- *
- * Results:
- *      NS_OK (also when the log is not open), or NS_ERROR with errno set.
- *
- * Side effects:
- *      Closes the old descriptor.
- *
- *----------------------------------------------------------------------
- */
-
-static Ns_ReturnCode
-LogFileReopen(LogFile *filePtr)
-{
-    Ns_ReturnCode  status = NS_OK;
-    const PathRec *recPtr;
-
-    pthread_mutex_lock(&filePtr->lock);
-    recPtr = filePtr->pathPtr;
-    pthread_mutex_unlock(&filePtr->lock);
-
-    if (recPtr != NULL) {
-        int fd = OpenAppend(recPtr->path);
-
-        if (fd < 0) {
-            status = NS_ERROR;
-        } else {
-            int oldFd = fd;
-
-            pthread_mutex_lock(&filePtr->lock);
-            if (filePtr->pathPtr == recPtr) {
-                oldFd = filePtr->fd;
-                filePtr->fd = fd;
-            }
-            pthread_mutex_unlock(&filePtr->lock);
-
-            if (oldFd >= 0) {
-                (void) close(oldFd);
-            }
-        }
-    }
-    return status;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogFilePath --
- *
- *      The current path of a log file.
- *
- * Results:
- *      The path or NULL; never freed.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static const char *
-LogFilePath(LogFile *filePtr)
-{
-    const char *result = NULL;
-
-    pthread_mutex_lock(&filePtr->lock);
-    if (filePtr->pathPtr != NULL) {
-        result = filePtr->pathPtr->path;
-    }
-    pthread_mutex_unlock(&filePtr->lock);
-
-    return result;
+    NsLogLineFree(&line);
 }
 
 
@@ -2169,7 +1784,7 @@ SetPosixError(Tcl_Interp *interp, int errnum, const char *message, const char *a
 Ns_ReturnCode
 NsAccessLogOpen(const char *path)
 {
-    Ns_ReturnCode status = LogFileOpen(&accessLog, path, false);
+    Ns_ReturnCode status = NsLogFileOpen(&accessLog, path, false);
 
     if (status != NS_OK) {
         int errnum = errno;
@@ -2214,19 +1829,19 @@ NsAccessLogWrite(const NsAccessRecord *recPtr)
         LineBuf        line;
         Ns_LogSeverity debugSeverity = atomic_load(&accessDebugSeverity);
 
-        LineInit(&line);
+        NsLogLineInit(&line);
         FormatAccessLine(&line, recPtr);
 
         pthread_mutex_lock(&accessLog.lock);
         if (accessLog.fd >= 0) {
-            WriteAll(accessLog.fd, line.data, line.length);
+            NsLogWriteAll(accessLog.fd, line.data, line.length);
         }
         pthread_mutex_unlock(&accessLog.lock);
 
         if (debugSeverity >= 0 && Ns_LogSeverityEnabled(debugSeverity)) {
             Ns_Log(debugSeverity, "%.*s", (int)(line.length - 1u), line.data);
         }
-        LineFree(&line);
+        NsLogLineFree(&line);
     }
 }
 
@@ -2253,18 +1868,17 @@ NsAccessLogWrite(const NsAccessRecord *recPtr)
 static void
 FormatAccessLine(LineBuf *lbPtr, const NsAccessRecord *recPtr)
 {
-    struct tm   tm;
     time_t      sec;
     long        offset;
-    char        buf[96];
+    char        date[64], buf[96];
     int         n;
     const char *p;
 
     LineAppendEscaped(lbPtr, NS_STRING_EMPTY(recPtr->peer) ? "-" : recPtr->peer);
-    LineAppend(lbPtr, " - ", 3u);
+    NsLogLineAppend(lbPtr, " - ", 3u);
 
     if (NS_STRING_EMPTY(recPtr->user)) {
-        LineAppend(lbPtr, "-", 1u);
+        NsLogLineAppend(lbPtr, "-", 1u);
     } else {
         bool quote = false;
 
@@ -2274,11 +1888,11 @@ FormatAccessLine(LineBuf *lbPtr, const NsAccessRecord *recPtr)
             quote = (c <= 0x20u || c >= 0x7fu || c == '"' || c == '\\');
         }
         if (quote) {
-            LineAppend(lbPtr, "\"", 1u);
+            NsLogLineAppend(lbPtr, "\"", 1u);
             LineAppendEscaped(lbPtr, recPtr->user);
-            LineAppend(lbPtr, "\"", 1u);
+            NsLogLineAppend(lbPtr, "\"", 1u);
         } else {
-            LineAppend(lbPtr, recPtr->user, strlen(recPtr->user));
+            NsLogLineAppend(lbPtr, recPtr->user, strlen(recPtr->user));
         }
     }
 
@@ -2287,18 +1901,12 @@ FormatAccessLine(LineBuf *lbPtr, const NsAccessRecord *recPtr)
     } else {
         sec = time(NULL);
     }
-    if (localtime_r(&sec, &tm) == NULL) {
-        memset(&tm, 0, sizeof(tm));
-        tm.tm_mday = 1;
-        tm.tm_year = 70;
-    }
-    offset = tm.tm_gmtoff / 60;
-    n = snprintf(buf, sizeof(buf), " [%02d/%s/%04d:%02d:%02d:%02d %c%02ld%02ld] \"",
-                 tm.tm_mday, monthNames[tm.tm_mon % 12], tm.tm_year + 1900,
-                 tm.tm_hour, tm.tm_min, tm.tm_sec,
+    (void) NsLogFormatTime(date, sizeof(date), sec, &offset);
+    offset /= 60;
+    n = snprintf(buf, sizeof(buf), " [%s %c%02ld%02ld] \"", date,
                  offset < 0 ? '-' : '+', labs(offset) / 60, labs(offset) % 60);
     if (n > 0 && (size_t)n < sizeof(buf)) {
-        LineAppend(lbPtr, buf, (size_t)n);
+        NsLogLineAppend(lbPtr, buf, (size_t)n);
     }
 
     LineAppendEscaped(lbPtr, recPtr->requestLine != NULL ? recPtr->requestLine : "-");
@@ -2310,14 +1918,14 @@ FormatAccessLine(LineBuf *lbPtr, const NsAccessRecord *recPtr)
                      recPtr->bytesSent);
     }
     if (n > 0 && (size_t)n < sizeof(buf)) {
-        LineAppend(lbPtr, buf, (size_t)n);
+        NsLogLineAppend(lbPtr, buf, (size_t)n);
     }
 
     LineAppendEscaped(lbPtr, recPtr->referer != NULL ? recPtr->referer : "-");
-    LineAppend(lbPtr, "\" \"", 3u);
+    NsLogLineAppend(lbPtr, "\" \"", 3u);
     LineAppendEscaped(lbPtr, recPtr->userAgent != NULL ? recPtr->userAgent : "-");
-    LineAppend(lbPtr, "\"", 1u);
-    LineEnd(lbPtr);
+    NsLogLineAppend(lbPtr, "\"", 1u);
+    NsLogLineEnd(lbPtr);
 }
 
 
@@ -2353,7 +1961,7 @@ LineAppendEscaped(LineBuf *lbPtr, const char *string)
         if (c >= 0x20u && c < 0x7fu && c != '"' && c != '\\') {
             continue;
         }
-        LineAppend(lbPtr, runStart, (size_t)(p - runStart));
+        NsLogLineAppend(lbPtr, runStart, (size_t)(p - runStart));
         runStart = p + 1;
 
         escape[0] = '\\';
@@ -2370,9 +1978,9 @@ LineAppendEscaped(LineBuf *lbPtr, const char *string)
             escapeLength = 4u;
             break;
         }
-        LineAppend(lbPtr, escape, escapeLength);
+        NsLogLineAppend(lbPtr, escape, escapeLength);
     }
-    LineAppend(lbPtr, runStart, (size_t)(p - runStart));
+    NsLogLineAppend(lbPtr, runStart, (size_t)(p - runStart));
 }
 
 
@@ -2513,7 +2121,7 @@ AccessLogRollObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 errnum = errno;
             }
         }
-        if (errnum == 0 && LogFileReopen(&accessLog) != NS_OK) {
+        if (errnum == 0 && NsLogFileReopen(&accessLog) != NS_OK) {
             errnum = errno;
         }
         if (errnum != 0) {

@@ -1,0 +1,72 @@
+/*
+ * logint.h --
+ *
+ *      Declarations shared by the files of the logging code only, and by
+ *      nothing else in the host (which uses log.h): the line buffers and
+ *      log files of logfile.c, on which the server log (log.c) and the
+ *      access log are both built.
+ */
+
+#ifndef NSD_LOGINT_H
+#define NSD_LOGINT_H
+
+#include "nsd.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#define LOG_LINE_STACK_SIZE  8192    /* longer lines are allocated */
+
+/*
+ * A path of an open log.  Callers of NsLogPath keep the string without a
+ * lock, so a path is never freed: a newer one chains the older ones.
+ */
+typedef struct PathRec {
+    struct PathRec *olderPtr;        /* path this one replaced, or NULL */
+    char            path[];          /* NUL-terminated */
+} PathRec;
+
+/*
+ * An open log file: the server log or the access log.
+ */
+typedef struct LogFile {
+    pthread_mutex_t  lock;           /* protects the fields below; the write(2) of
+                                      * a line is the only I/O done under it */
+    int              fd;             /* open descriptor, -1: none */
+    bool             mirror;         /* server log: copy every line to stderr */
+    PathRec         *pathPtr;        /* path of fd, NULL: none */
+} LogFile;
+
+#define LOG_FILE_INITIALIZER {PTHREAD_MUTEX_INITIALIZER, -1, false, NULL}
+
+/*
+ * A line under construction: in stackBuf while it fits, then on the heap.
+ * Must not be copied (data may point into it).
+ */
+typedef struct LineBuf {
+    char   *data;                    /* stackBuf or malloc'ed */
+    size_t  length;                  /* bytes used, without the NUL */
+    size_t  size;                    /* bytes available at data */
+    char    stackBuf[LOG_LINE_STACK_SIZE];
+} LineBuf;
+
+/*
+ * logfile.c: building a line (it always ends in a newline, even when
+ * memory runs out), the date both logs write, and log files that are
+ * written one whole line per write(2) and can be reopened at their path.
+ */
+void NsLogLineInit(LineBuf *lbPtr);
+void NsLogLineFree(LineBuf *lbPtr);
+void NsLogLineAppend(LineBuf *lbPtr, const char *bytes, size_t length);
+void NsLogLineVPrintf(LineBuf *lbPtr, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+void NsLogLineEnd(LineBuf *lbPtr);
+
+int  NsLogFormatTime(char *buf, size_t size, time_t sec, long *gmtoffPtr);
+
+void          NsLogWriteAll(int fd, const char *bytes, size_t length);
+Ns_ReturnCode NsLogFileOpen(LogFile *filePtr, const char *path, bool mirror);
+Ns_ReturnCode NsLogFileReopen(LogFile *filePtr);
+const char   *NsLogFilePath(LogFile *filePtr);
+
+#endif /* NSD_LOGINT_H */

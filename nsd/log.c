@@ -1,12 +1,12 @@
 /*
  * log.c --
  *
- *      The server log and the access log: severities and their run-time
- *      switches, the formatting and writing of log lines, the per-thread
- *      hold buffer of "ns_logctl hold", reopening for log rotation, and the
- *      Tcl commands ns_log, ns_logctl, ns_logroll and ns_accesslog.  The
- *      line buffers and log files both logs are written through are in
- *      logfile.c.
+ *      The server log: severities and their run-time switches, the
+ *      formatting and writing of log lines, the per-thread hold buffer of
+ *      "ns_logctl hold", reopening for log rotation, and the Tcl commands
+ *      ns_log, ns_logctl and ns_logroll.  The line buffers and log files
+ *      it is written through are in logfile.c; the access log is in
+ *      accesslog.c.
  *
  *      A line is formatted completely in the calling thread (in a stack
  *      buffer when it fits) and then written with one write(2) while the
@@ -17,8 +17,6 @@
  *
  *      Server log line (as NaviServer's, local time, logusec on):
  *          [22/Nov/2026:17:37:24.123456][1234.7f12ab3c0640][conn:default:3] Notice: text
- *      Access log line (NCSA combined, local time with UTC offset):
- *          127.0.0.1 - - [22/Nov/2026:17:37:24 +0100] "GET / HTTP/1.1" 200 123 "-" "curl/7.88"
  */
 
 #include "logint.h"
@@ -115,8 +113,8 @@ typedef struct LogCache {
 } LogCache;
 
 /*
- * Locks: severityLock, serverLog.lock and accessLog.lock are never held
- * together, so there is no order to keep.
+ * Locks: severityLock and serverLog.lock are never held together (nor with
+ * the access log's lock), so there is no order to keep.
  */
 
 /*
@@ -137,12 +135,6 @@ static atomic_int      numSeverities = NS_LOG_NUM_PREDEFINED;
 static pthread_mutex_t severityLock = PTHREAD_MUTEX_INITIALIZER;
 
 static LogFile serverLog = LOG_FILE_INITIALIZER;
-static LogFile accessLog = LOG_FILE_INITIALIZER;
-
-/* Set once an access log was opened: lets NsAccessLogWrite return at once. */
-static atomic_bool accessLogActive = false;
-/* Debug(access): access lines are mirrored into the server log, as NaviServer. */
-static atomic_int  accessDebugSeverity = -1;
 
 /* Line format switches from NsLogConfigure. */
 static atomic_bool logUsec = true;
@@ -171,20 +163,15 @@ static const char    *SeverityName(Ns_LogSeverity severity);
 static int            GetSeverityFromObj(Tcl_Interp *interp, Tcl_Obj *objPtr,
                                          SeverityLookup lookup, Ns_LogSeverity *severityPtr);
 
-static void   LineAppendEscaped(LineBuf *lbPtr, const char *string);
-
 static void   FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char *fmt,
                             va_list ap)
     __attribute__((format(printf, 3, 0)));
 static size_t FormatLogStamp(char *buf, size_t size, const struct timespec *tsPtr);
-static void   FormatAccessLine(LineBuf *lbPtr, const NsAccessRecord *recPtr);
 
 static void   WriteLocked(const char *bytes, size_t length);
 static void   WriteServerLog(const char *bytes, size_t length);
 static void   LogToStderr(Ns_LogSeverity severity, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-static const char *ResolvePath(const char *path, Tcl_DString *dsPtr);
 
 static void      CreateCacheKey(void);
 static void      FreeCache(void *arg);
@@ -197,13 +184,10 @@ static void ConfigTableValue(const char *section, const char *key,
                              const Ns_ObjvTable *tablePtr, atomic_int *destPtr);
 static void AppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr,
                             const char *separator);
-static void SetPosixError(Tcl_Interp *interp, int errnum, const char *message,
-                          const char *arg);
 
 static Tcl_ObjCmdProc LogCtlCountObjCmd, LogCtlFlushObjCmd, LogCtlGetObjCmd,
     LogCtlHoldObjCmd, LogCtlPeekObjCmd, LogCtlReleaseObjCmd, LogCtlSeveritiesObjCmd,
     LogCtlSeverityObjCmd, LogCtlStatsObjCmd, LogCtlTruncateObjCmd;
-static Tcl_ObjCmdProc AccessLogFileObjCmd, AccessLogRollObjCmd;
 static int  LogCtlGetOrPeek(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool drop);
 static void SeverityUsage(Tcl_Interp *interp, Tcl_Obj *const objv[]);
 static bool IsWrongArgs(Tcl_Interp *interp);
@@ -470,10 +454,8 @@ NsLogReopen(void)
                strerror(errnum));
         status = NS_ERROR;
     }
-    if (NsLogFileReopen(&accessLog) != NS_OK) {
+    if (NsAccessLogReopen() != NS_OK) {
         errnum = errno;
-        Ns_Log(Error, "log: failed to reopen access log '%s': '%s'", NsAccessLogPath(),
-               strerror(errnum));
         status = NS_ERROR;
     }
     if (status != NS_OK) {
@@ -486,9 +468,9 @@ NsLogReopen(void)
 /*
  *----------------------------------------------------------------------
  *
- * NsLogPath, NsAccessLogPath --
+ * NsLogPath --
  *
- *      The path of the server log or of the access log.
+ *      The path of the server log.
  *
  * Results:
  *      The path, or NULL when that log is not open.  Valid for the life of
@@ -504,12 +486,6 @@ const char *
 NsLogPath(void)
 {
     return NsLogFilePath(&serverLog);
-}
-
-const char *
-NsAccessLogPath(void)
-{
-    return NsLogFilePath(&accessLog);
 }
 
 
@@ -1093,7 +1069,7 @@ NsTclLogRollObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
         Ns_Log(Error, "log: failed to reopen server log '%s': '%s'", NsLogPath(),
                strerror(errnum));
-        SetPosixError(interp, errnum, "could not roll server log", NULL);
+        NsLogSetPosixError(interp, errnum, "could not roll server log", NULL);
         result = TCL_ERROR;
 
     } else if (NsLogPath() != NULL) {
@@ -1720,7 +1696,7 @@ AppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr, const char *se
 /*
  *----------------------------------------------------------------------
  *
- * SetPosixError --
+ * NsLogSetPosixError --
  *
  *      Leave "<message> "<arg>": <reason of errnum>" (without the quoted
  *      part when arg is NULL) in the interp, with -errorcode {POSIX ENAME
@@ -1735,8 +1711,8 @@ AppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr, const char *se
  *----------------------------------------------------------------------
  */
 
-static void
-SetPosixError(Tcl_Interp *interp, int errnum, const char *message, const char *arg)
+void
+NsLogSetPosixError(Tcl_Interp *interp, int errnum, const char *message, const char *arg)
 {
     Tcl_DString ds;
 
@@ -1752,420 +1728,4 @@ SetPosixError(Tcl_Interp *interp, int errnum, const char *message, const char *a
     Tcl_DStringResult(interp, &ds);
     Tcl_SetErrno(errnum);
     (void) Tcl_PosixError(interp);
-}
-
-
-
-/*
- * =====================================================================
- * The access log.  Self-contained apart from LineBuf, LogFile and their
- * helpers above, so that it can move to a file of its own.
- * =====================================================================
- */
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsAccessLogOpen --
- *
- *      Open (append, create with mode 0644) the access log, replacing the
- *      one open before.
- *
- * Results:
- *      NS_OK, or NS_ERROR with errno set; the previous file stays open.
- *
- * Side effects:
- *      Logs the outcome; creates the severity Debug(access).
- *
- *----------------------------------------------------------------------
- */
-
-Ns_ReturnCode
-NsAccessLogOpen(const char *path)
-{
-    Ns_ReturnCode status = NsLogFileOpen(&accessLog, path, false);
-
-    if (status != NS_OK) {
-        int errnum = errno;
-
-        Ns_Log(Error, "log: failed to open access log '%s': '%s'", path, strerror(errnum));
-        errno = errnum;
-    } else {
-        atomic_store(&accessDebugSeverity, Ns_CreateLogSeverity("Debug(access)"));
-        atomic_store(&accessLogActive, true);
-        Ns_Log(Notice, "log: opened access log '%s'", path);
-    }
-    return status;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsAccessLogWrite --
- *
- *      Write one request to the access log in NCSA combined format.
- *      Strings the client chose (request line, referer, user agent, user)
- *      are escaped: '"' and '\' get a backslash, \n \r \t are written as
- *      such, every other byte below 0x20 or from 0x7f up as \xNN.  So a
- *      hostile request can neither end a line nor close a quoted field.
- *      NaviServer escapes only " \ \n \r \t and turns ESC into BEL.
- *
- * Results:
- *      None.
- *
- * Side effects:
- *      One write(2); with Debug(access) enabled the line is also logged
- *      to the server log.  No-op while no access log is open.
- *
- *----------------------------------------------------------------------
- */
-
-void
-NsAccessLogWrite(const NsAccessRecord *recPtr)
-{
-    if (recPtr != NULL && atomic_load(&accessLogActive)) {
-        LineBuf        line;
-        Ns_LogSeverity debugSeverity = atomic_load(&accessDebugSeverity);
-
-        NsLogLineInit(&line);
-        FormatAccessLine(&line, recPtr);
-
-        pthread_mutex_lock(&accessLog.lock);
-        if (accessLog.fd >= 0) {
-            NsLogWriteAll(accessLog.fd, line.data, line.length);
-        }
-        pthread_mutex_unlock(&accessLog.lock);
-
-        if (debugSeverity >= 0 && Ns_LogSeverityEnabled(debugSeverity)) {
-            Ns_Log(debugSeverity, "%.*s", (int)(line.length - 1u), line.data);
-        }
-        NsLogLineFree(&line);
-    }
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * FormatAccessLine --
- *
- *      Format one NCSA combined access log line:
- *          peer - user [time +zone] "request" status bytes "referer" "agent"\n
- *      Missing values are "-"; a user with spaces or special bytes is
- *      quoted and escaped (NaviServer quotes a user with spaces).
- *
- * Results:
- *      None.
- *
- * Side effects:
- *      Fills *lbPtr.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-FormatAccessLine(LineBuf *lbPtr, const NsAccessRecord *recPtr)
-{
-    time_t      sec;
-    long        offset;
-    char        date[64], buf[96];
-    int         n;
-    const char *p;
-
-    LineAppendEscaped(lbPtr, NS_STRING_EMPTY(recPtr->peer) ? "-" : recPtr->peer);
-    NsLogLineAppend(lbPtr, " - ", 3u);
-
-    if (NS_STRING_EMPTY(recPtr->user)) {
-        NsLogLineAppend(lbPtr, "-", 1u);
-    } else {
-        bool quote = false;
-
-        for (p = recPtr->user; *p != '\0' && !quote; p++) {
-            unsigned char c = (unsigned char)*p;
-
-            quote = (c <= 0x20u || c >= 0x7fu || c == '"' || c == '\\');
-        }
-        if (quote) {
-            NsLogLineAppend(lbPtr, "\"", 1u);
-            LineAppendEscaped(lbPtr, recPtr->user);
-            NsLogLineAppend(lbPtr, "\"", 1u);
-        } else {
-            NsLogLineAppend(lbPtr, recPtr->user, strlen(recPtr->user));
-        }
-    }
-
-    if (recPtr->start != NULL) {
-        sec = recPtr->start->sec;
-    } else {
-        sec = time(NULL);
-    }
-    (void) NsLogFormatTime(date, sizeof(date), sec, &offset);
-    offset /= 60;
-    n = snprintf(buf, sizeof(buf), " [%s %c%02ld%02ld] \"", date,
-                 offset < 0 ? '-' : '+', labs(offset) / 60, labs(offset) % 60);
-    if (n > 0 && (size_t)n < sizeof(buf)) {
-        NsLogLineAppend(lbPtr, buf, (size_t)n);
-    }
-
-    LineAppendEscaped(lbPtr, recPtr->requestLine != NULL ? recPtr->requestLine : "-");
-
-    if (recPtr->bytesSent < 0) {
-        n = snprintf(buf, sizeof(buf), "\" %d - \"", recPtr->status);
-    } else {
-        n = snprintf(buf, sizeof(buf), "\" %d %" PRId64 " \"", recPtr->status,
-                     recPtr->bytesSent);
-    }
-    if (n > 0 && (size_t)n < sizeof(buf)) {
-        NsLogLineAppend(lbPtr, buf, (size_t)n);
-    }
-
-    LineAppendEscaped(lbPtr, recPtr->referer != NULL ? recPtr->referer : "-");
-    NsLogLineAppend(lbPtr, "\" \"", 3u);
-    LineAppendEscaped(lbPtr, recPtr->userAgent != NULL ? recPtr->userAgent : "-");
-    NsLogLineAppend(lbPtr, "\"", 1u);
-    NsLogLineEnd(lbPtr);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LineAppendEscaped --
- *
- *      Append a string chosen by a client to an access log line: '"' and
- *      '\' are preceded by '\', newline, return and tab become \n \r \t,
- *      other bytes below 0x20 and from 0x7f up become \xNN (as Apache does).
- *
- * Results:
- *      None.
- *
- * Side effects:
- *      Appends to the line.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-LineAppendEscaped(LineBuf *lbPtr, const char *string)
-{
-    static const char hexDigits[] = "0123456789abcdef";
-    const char       *runStart = string, *p;
-
-    for (p = string; *p != '\0'; p++) {
-        unsigned char c = (unsigned char)*p;
-        char          escape[4];
-        size_t        escapeLength = 2u;
-
-        if (c >= 0x20u && c < 0x7fu && c != '"' && c != '\\') {
-            continue;
-        }
-        NsLogLineAppend(lbPtr, runStart, (size_t)(p - runStart));
-        runStart = p + 1;
-
-        escape[0] = '\\';
-        switch (c) {
-        case '"':  escape[1] = '"';  break;
-        case '\\': escape[1] = '\\'; break;
-        case '\n': escape[1] = 'n';  break;
-        case '\r': escape[1] = 'r';  break;
-        case '\t': escape[1] = 't';  break;
-        default:
-            escape[1] = 'x';
-            escape[2] = hexDigits[c >> 4];
-            escape[3] = hexDigits[c & 0x0fu];
-            escapeLength = 4u;
-            break;
-        }
-        NsLogLineAppend(lbPtr, escape, escapeLength);
-    }
-    NsLogLineAppend(lbPtr, runStart, (size_t)(p - runStart));
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsTclAccessLogObjCmd --
- *
- *      Implements "ns_accesslog file ?/filepath/?" and "ns_accesslog roll
- *      ?/filepath/?".  NaviServer's rollfmt, maxbackup, maxbuffer, flags
- *      and extendedheaders have no counterpart here.
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      See the subcommands.
- *
- *----------------------------------------------------------------------
- */
-
-int
-NsTclAccessLogObjCmd(ClientData clientData, Tcl_Interp *interp, int objc,
-                     Tcl_Obj *const objv[])
-{
-    static const Ns_SubCmdSpec subcmds[] = {
-        {"file", AccessLogFileObjCmd},
-        {"roll", AccessLogRollObjCmd},
-        {NULL, NULL}
-    };
-
-    return Ns_SubcmdObjv(subcmds, clientData, interp, objc, objv);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * AccessLogFileObjCmd --
- *
- *      Implements "ns_accesslog file ?/filepath/?": the access log's path;
- *      with a path, the access log is opened there first (relative paths
- *      are taken from the server's home).
- *
- * Results:
- *      Tcl result: the path, "" when no access log is open.
- *
- * Side effects:
- *      May switch the access log to another file.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-AccessLogFileObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                    Tcl_Obj *const objv[])
-{
-    int         result = TCL_OK;
-    char       *path = NULL;
-    Ns_ObjvSpec args[] = {
-        {"?filepath", Ns_ObjvString, &path, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-
-    } else if (path != NULL) {
-        Tcl_DString ds;
-        const char *fullPath;
-
-        Tcl_DStringInit(&ds);
-        fullPath = ResolvePath(path, &ds);
-        if (NsAccessLogOpen(fullPath) != NS_OK) {
-            SetPosixError(interp, errno, "could not open access log", fullPath);
-            result = TCL_ERROR;
-        }
-        Tcl_DStringFree(&ds);
-    }
-    if (result == TCL_OK) {
-        const char *current = NsAccessLogPath();
-
-        Tcl_SetObjResult(interp, Tcl_NewStringObj(current != NULL ? current : "", -1));
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * AccessLogRollObjCmd --
- *
- *      Implements "ns_accesslog roll ?/filepath/?": open the access log
- *      again at its path (after an external rotation); with a path, first
- *      move the current file there (NaviServer's nslog does the same; the
- *      target must not exist).  No-op while no access log is open.
- *
- * Results:
- *      Tcl result; -errorcode POSIX ... on failure.
- *
- * Side effects:
- *      Renames the file, replaces the descriptor.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-AccessLogRollObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                    Tcl_Obj *const objv[])
-{
-    int         result = TCL_OK;
-    char       *path = NULL;
-    const char *current;
-    Ns_ObjvSpec args[] = {
-        {"?filepath", Ns_ObjvString, &path, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-
-    } else if ((current = NsAccessLogPath()) != NULL) {
-        Tcl_DString ds;
-        int         errnum = 0;
-
-        Tcl_DStringInit(&ds);
-        if (path != NULL) {
-            const char *target = ResolvePath(path, &ds);
-
-            /*
-             * rename(2) would silently replace an existing file: an older
-             * log the administrator wants to keep.
-             */
-            if (access(target, F_OK) == 0) {
-                errnum = EEXIST;
-            } else if (rename(current, target) != 0) {
-                errnum = errno;
-            }
-        }
-        if (errnum == 0 && NsLogFileReopen(&accessLog) != NS_OK) {
-            errnum = errno;
-        }
-        if (errnum != 0) {
-            Ns_Log(Error, "log: failed to roll access log '%s': '%s'", current,
-                   strerror(errnum));
-            SetPosixError(interp, errnum, "could not roll", current);
-            result = TCL_ERROR;
-        } else {
-            Ns_Log(Notice, "log: reopened access log '%s'", current);
-        }
-        Tcl_DStringFree(&ds);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * ResolvePath --
- *
- *      Make a path given to a Tcl command absolute: relative paths are
- *      taken from the server's home, as NaviServer's ns_accesslog does.
- *
- * Results:
- *      The path to use (path itself or the contents of dsPtr).
- *
- * Side effects:
- *      May fill dsPtr.
- *
- *----------------------------------------------------------------------
- */
-
-static const char *
-ResolvePath(const char *path, Tcl_DString *dsPtr)
-{
-    const char *result = path;
-    const char *home;
-
-    if (path[0] != '/' && (home = Ns_InfoHomePath()) != NULL && home[0] != '\0') {
-        Tcl_DStringAppend(dsPtr, home, -1);
-        Tcl_DStringAppend(dsPtr, "/", 1);
-        Tcl_DStringAppend(dsPtr, path, -1);
-        result = Tcl_DStringValue(dsPtr);
-    }
-    return result;
 }

@@ -4,7 +4,8 @@
  *      Declarations shared by the files of the logging code only, and by
  *      nothing else in the host (which uses log.h): the line buffers and
  *      log files of logfile.c, on which the server log (log.c) and the
- *      access log are both built.
+ *      access log (accesslog.c) are both built, and the few calls between
+ *      those files.
  */
 
 #ifndef NSD_LOGINT_H
@@ -68,5 +69,18 @@ void          NsLogWriteAll(int fd, const char *bytes, size_t length);
 Ns_ReturnCode NsLogFileOpen(LogFile *filePtr, const char *path, bool mirror);
 Ns_ReturnCode NsLogFileReopen(LogFile *filePtr);
 const char   *NsLogFilePath(LogFile *filePtr);
+
+/*
+ * accesslog.c: open the access log again at its path, for NsLogReopen;
+ * logs a failure and keeps errno.
+ */
+Ns_ReturnCode NsAccessLogReopen(void);
+
+/*
+ * log.c: leave "<message> "<arg>": <reason>" (arg may be NULL) in the
+ * interp with -errorcode {POSIX ENAME reason}, for the log commands.
+ */
+void NsLogSetPosixError(Tcl_Interp *interp, int errnum, const char *message,
+                        const char *arg);
 
 #endif /* NSD_LOGINT_H */

@@ -1,12 +1,12 @@
 /*
  * log.c --
  *
- *      The server log: severities and their run-time switches, the
- *      formatting and writing of log lines, the per-thread hold buffer of
- *      "ns_logctl hold", reopening for log rotation, and the Tcl commands
- *      ns_log, ns_logctl and ns_logroll.  The line buffers and log files
- *      it is written through are in logfile.c; the access log is in
- *      accesslog.c.
+ *      The server log and its C API: severities and their run-time
+ *      switches, the formatting and writing of log lines, the per-thread
+ *      hold buffer of "ns_logctl hold", and reopening for log rotation.
+ *      The line buffers and log files it is written through are in
+ *      logfile.c, its Tcl commands (ns_log, ns_logctl, ns_logroll) in
+ *      tcllog.c, and the access log in accesslog.c.
  *
  *      A line is formatted completely in the calling thread (in a stack
  *      buffer when it fits) and then written with one write(2) while the
@@ -33,15 +33,6 @@
 #define LOG_PREFIX_SIZE      320     /* time, pid, thread, severity, colors */
 
 /*
- * What GetSeverityFromObj does with an unknown name.
- */
-typedef enum {
-    SEVERITY_FIND,                   /* nothing: it is an error */
-    SEVERITY_CREATE_NAMED,           /* create "Debug(name)"-style names (ns_log) */
-    SEVERITY_CREATE_ANY              /* create any valid name (ns_logctl severity) */
-} SeverityLookup;
-
-/*
  * ANSI colors of "ns_logctl severity -color/-intensity" and the config
  * parameters logprefixcolor/logprefixintensity, as NaviServer.
  */
@@ -62,7 +53,7 @@ enum {
     INTENSITY_BRIGHT = 1
 };
 
-static Ns_ObjvTable colorTable[] = {
+Ns_ObjvTable nsLogColorTable[] = {
     {"black",   COLOR_BLACK},
     {"red",     COLOR_RED},
     {"green",   COLOR_GREEN},
@@ -75,7 +66,7 @@ static Ns_ObjvTable colorTable[] = {
     {NULL,      0}
 };
 
-static Ns_ObjvTable intensityTable[] = {
+Ns_ObjvTable nsLogIntensityTable[] = {
     {"normal", INTENSITY_NORMAL},
     {"bright", INTENSITY_BRIGHT},
     {NULL,     0}
@@ -156,12 +147,7 @@ static pthread_key_t  cacheKey;
  * Local functions defined in this file.
  */
 
-static Ns_LogSeverity FindSeverity(const char *name);
-static const char    *CreateSeverity(const char *name, Ns_LogSeverity *severityPtr);
-static bool           ValidSeverityName(const char *name);
-static const char    *SeverityName(Ns_LogSeverity severity);
-static int            GetSeverityFromObj(Tcl_Interp *interp, Tcl_Obj *objPtr,
-                                         SeverityLookup lookup, Ns_LogSeverity *severityPtr);
+static bool   ValidSeverityName(const char *name);
 
 static void   FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char *fmt,
                             va_list ap)
@@ -182,15 +168,6 @@ static void      CacheTruncate(LogCache *cachePtr, int keep);
 
 static void ConfigTableValue(const char *section, const char *key,
                              const Ns_ObjvTable *tablePtr, atomic_int *destPtr);
-static void AppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr,
-                            const char *separator);
-
-static Tcl_ObjCmdProc LogCtlCountObjCmd, LogCtlFlushObjCmd, LogCtlGetObjCmd,
-    LogCtlHoldObjCmd, LogCtlPeekObjCmd, LogCtlReleaseObjCmd, LogCtlSeveritiesObjCmd,
-    LogCtlSeverityObjCmd, LogCtlStatsObjCmd, LogCtlTruncateObjCmd;
-static int  LogCtlGetOrPeek(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool drop);
-static void SeverityUsage(Tcl_Interp *interp, Tcl_Obj *const objv[]);
-static bool IsWrongArgs(Tcl_Interp *interp);
 
 
 /*
@@ -247,7 +224,7 @@ Ns_LogSeverity
 Ns_CreateLogSeverity(const char *name)
 {
     Ns_LogSeverity severity = Debug;
-    const char    *problem = CreateSeverity(name, &severity);
+    const char    *problem = NsLogCreateSeverity(name, &severity);
 
     if (problem != NULL) {
         Ns_Log(Error, "log: cannot create severity \"%s\": %s; using Debug",
@@ -448,10 +425,8 @@ NsLogReopen(void)
     Ns_ReturnCode status = NS_OK;
     int           errnum = 0;
 
-    if (NsLogFileReopen(&serverLog) != NS_OK) {
+    if (NsLogReopenServerLog() != NS_OK) {
         errnum = errno;
-        Ns_Log(Error, "log: failed to reopen server log '%s': '%s'", NsLogPath(),
-               strerror(errnum));
         status = NS_ERROR;
     }
     if (NsAccessLogReopen() != NS_OK) {
@@ -459,6 +434,40 @@ NsLogReopen(void)
         status = NS_ERROR;
     }
     if (status != NS_OK) {
+        errno = errnum;
+    }
+    return status;
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NsLogReopenServerLog --
+ *
+ *      Open the server log again at its path (NsLogReopen, ns_logroll);
+ *      the new descriptor replaces the old one under the file's lock.
+ *
+ * Results:
+ *      NS_OK (also while lines go to stderr only), or NS_ERROR with errno
+ *      set; the old descriptor then stays in use.
+ *
+ * Side effects:
+ *      Logs a failure.
+ *
+ *----------------------------------------------------------------------
+ */
+
+Ns_ReturnCode
+NsLogReopenServerLog(void)
+{
+    Ns_ReturnCode status = NsLogFileReopen(&serverLog);
+
+    if (status != NS_OK) {
+        int errnum = errno;
+
+        Ns_Log(Error, "log: failed to reopen server log '%s': '%s'", NsLogPath(),
+               strerror(errnum));
         errno = errnum;
     }
     return status;
@@ -521,568 +530,15 @@ NsLogConfigure(const char *section)
      */
     atomic_store(&logUsec, Ns_ConfigBool(section, "logusec", true));
     atomic_store(&logColorize, Ns_ConfigBool(section, "logcolorize", false));
-    ConfigTableValue(section, "logprefixcolor", colorTable, &prefixColor);
-    ConfigTableValue(section, "logprefixintensity", intensityTable, &prefixIntensity);
+    ConfigTableValue(section, "logprefixcolor", nsLogColorTable, &prefixColor);
+    ConfigTableValue(section, "logprefixintensity", nsLogIntensityTable, &prefixIntensity);
 }
 
 
 /*
  *----------------------------------------------------------------------
  *
- * NsTclLogObjCmd --
- *
- *      Implements "ns_log /severity/ /message .../": log the messages,
- *      joined by spaces.  Severity names are the predefined ones in any
- *      case ("notice", "Notice"), the names of created severities, or the
- *      legacy numbers.  A name of the form "Debug(name)" is created on
- *      first use (disabled); other unknown names are an error, as in
- *      NaviServer.
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      See Ns_Log.
- *
- *----------------------------------------------------------------------
- */
-
-int
-NsTclLogObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    int            result = TCL_OK;
-    Tcl_Obj       *severityObj = NULL;
-    Ns_LogSeverity severity = Notice;
-    Ns_ObjvSpec    args[] = {
-        {"severity", Ns_ObjvObj,  &severityObj, NULL},
-        {"message",  Ns_ObjvArgs, NULL,         NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 1, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-
-    } else if (GetSeverityFromObj(interp, severityObj, SEVERITY_CREATE_NAMED, &severity)
-               != TCL_OK) {
-        result = TCL_ERROR;
-
-    } else if (Ns_LogSeverityEnabled(severity)) {
-        if (objc == 3) {
-            Ns_Log(severity, "%s", Tcl_GetString(objv[2]));
-        } else {
-            Tcl_DString ds;
-            int         i;
-
-            Tcl_DStringInit(&ds);
-            for (i = 2; i < objc; i++) {
-                if (i > 2) {
-                    Tcl_DStringAppend(&ds, " ", 1);
-                }
-                Tcl_DStringAppend(&ds, Tcl_GetString(objv[i]), -1);
-            }
-            Ns_Log(severity, "%s", Tcl_DStringValue(&ds));
-            Tcl_DStringFree(&ds);
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsTclLogCtlObjCmd --
- *
- *      Implements "ns_logctl": the subcommands of NaviServer 5 that apply
- *      here (register, unregister and grep are not provided).
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      See the subcommands.
- *
- *----------------------------------------------------------------------
- */
-
-int
-NsTclLogCtlObjCmd(ClientData clientData, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    static const Ns_SubCmdSpec subcmds[] = {
-        {"count",      LogCtlCountObjCmd},
-        {"flush",      LogCtlFlushObjCmd},
-        {"get",        LogCtlGetObjCmd},
-        {"hold",       LogCtlHoldObjCmd},
-        {"peek",       LogCtlPeekObjCmd},
-        {"release",    LogCtlReleaseObjCmd},
-        {"severities", LogCtlSeveritiesObjCmd},
-        {"severity",   LogCtlSeverityObjCmd},
-        {"stats",      LogCtlStatsObjCmd},
-        {"truncate",   LogCtlTruncateObjCmd},
-        {NULL, NULL}
-    };
-
-    return Ns_SubcmdObjv(subcmds, clientData, interp, objc, objv);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlCountObjCmd --
- *
- *      Implements "ns_logctl count": the number of lines this thread holds.
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlCountObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                  Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        const LogCache *cachePtr = GetCache(false);
-
-        Tcl_SetObjResult(interp, Tcl_NewIntObj(cachePtr != NULL ? cachePtr->count : 0));
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlFlushObjCmd, LogCtlReleaseObjCmd --
- *
- *      Implement "ns_logctl flush" (write the held lines, keep holding) and
- *      "ns_logctl release" (write them and stop holding).
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      Writes to the server log.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlFlushObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                  Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(false);
-
-        if (cachePtr != NULL) {
-            CacheFlush(cachePtr);
-        }
-    }
-    return result;
-}
-
-static int
-LogCtlReleaseObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                    Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(false);
-
-        if (cachePtr != NULL) {
-            cachePtr->hold = false;
-            CacheFlush(cachePtr);
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlGetObjCmd, LogCtlPeekObjCmd, LogCtlGetOrPeek --
- *
- *      Implement "ns_logctl get" (return the held lines and drop them
- *      without writing them) and "ns_logctl peek" (return a copy).
- *
- * Results:
- *      Tcl result: the lines, each ending in a newline.
- *
- * Side effects:
- *      get empties the thread's buffer.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlGetObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    return LogCtlGetOrPeek(interp, objc, objv, true);
-}
-
-static int
-LogCtlPeekObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    return LogCtlGetOrPeek(interp, objc, objv, false);
-}
-
-static int
-LogCtlGetOrPeek(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool drop)
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(false);
-
-        if (cachePtr != NULL) {
-            Tcl_DString     ds;
-            const LogEntry *entryPtr;
-
-            Tcl_DStringInit(&ds);
-            for (entryPtr = cachePtr->firstPtr; entryPtr != NULL;
-                 entryPtr = entryPtr->nextPtr) {
-                Tcl_DStringAppend(&ds, entryPtr->line, (int)entryPtr->length);
-            }
-            Tcl_DStringResult(interp, &ds);
-            if (drop) {
-                CacheTruncate(cachePtr, 0);
-            }
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlHoldObjCmd --
- *
- *      Implements "ns_logctl hold": from now on this thread's lines are
- *      kept in its buffer until flush, release, get or truncate (or the
- *      thread's end, which writes them).
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      Allocates the thread's buffer.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlHoldObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(true);
-
-        if (cachePtr == NULL) {
-            Ns_TclPrintfResult(interp, "could not allocate the log buffer");
-            result = TCL_ERROR;
-        } else {
-            cachePtr->hold = true;
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlTruncateObjCmd --
- *
- *      Implements "ns_logctl truncate ?/count/?": drop the held lines
- *      after the first count (default 0: all), without writing them.
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      Frees held lines.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlTruncateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                     Tcl_Obj *const objv[])
-{
-    int               result = TCL_OK, count = 0;
-    Ns_ObjvValueRange countRange = {0, INT_MAX};
-    Ns_ObjvSpec       args[] = {
-        {"?count", Ns_ObjvInt, &count, &countRange},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(false);
-
-        if (cachePtr != NULL) {
-            CacheTruncate(cachePtr, count);
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlSeveritiesObjCmd, LogCtlStatsObjCmd --
- *
- *      Implement "ns_logctl severities" (the names, in creation order) and
- *      "ns_logctl stats" (name and number of lines logged, per severity).
- *
- * Results:
- *      Tcl result: a list.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlSeveritiesObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                       Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        int      i, n = atomic_load_explicit(&numSeverities, memory_order_acquire);
-        Tcl_Obj *listObj = Tcl_NewListObj(0, NULL);
-
-        for (i = 0; i < n; i++) {
-            Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(severities[i].name, -1));
-        }
-        Tcl_SetObjResult(interp, listObj);
-    }
-    return result;
-}
-
-static int
-LogCtlStatsObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                  Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        int      i, n = atomic_load_explicit(&numSeverities, memory_order_acquire);
-        Tcl_Obj *listObj = Tcl_NewListObj(0, NULL);
-
-        for (i = 0; i < n; i++) {
-            long count = atomic_load_explicit(&severities[i].count, memory_order_relaxed);
-
-            Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(severities[i].name, -1));
-            Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewLongObj(count));
-        }
-        Tcl_SetObjResult(interp, listObj);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlSeverityObjCmd --
- *
- *      Implements "ns_logctl severity /severity/ ?-color c? ?-intensity i?
- *      ?true|false?", as NaviServer: query, or enable/disable a severity
- *      server-wide and set its colors.  An unknown severity is created when
- *      more arguments than its name are given.  Fatal cannot be disabled.
- *
- * Results:
- *      Tcl result: the state before the call (for a query: the state).
- *
- * Side effects:
- *      May create a severity and change its state and colors.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlSeverityObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                     Tcl_Obj *const objv[])
-{
-    int            result = TCL_OK, color = -1, intensity = -1, enabled = -1;
-    Ns_LogSeverity severity = Notice;
-    Ns_ObjvSpec    opts[] = {
-        {"-color",     Ns_ObjvIndex, &color,     colorTable},
-        {"-intensity", Ns_ObjvIndex, &intensity, intensityTable},
-        {"--",         Ns_ObjvBreak, NULL,       NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-    Ns_ObjvSpec    args[] = {
-        {"?enabled", Ns_ObjvBool, &enabled, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (objc < 3) {
-        SeverityUsage(interp, objv);
-        result = TCL_ERROR;
-
-    } else if (Ns_ParseObjv(opts, args, interp, 3, objc, objv) != NS_OK) {
-        if (IsWrongArgs(interp)) {
-            SeverityUsage(interp, objv);
-        }
-        result = TCL_ERROR;
-
-    } else if (GetSeverityFromObj(interp, objv[2],
-                                  (objc > 3) ? SEVERITY_CREATE_ANY : SEVERITY_FIND,
-                                  &severity) != TCL_OK) {
-        result = TCL_ERROR;
-
-    } else {
-        bool state;
-
-        if (enabled != -1 && severity != Fatal) {
-            state = atomic_exchange(&severities[severity].enabled, (enabled != 0));
-        } else {
-            state = Ns_LogSeverityEnabled(severity);
-        }
-        if (color != -1) {
-            atomic_store(&severities[severity].color, color);
-        }
-        if (intensity != -1) {
-            atomic_store(&severities[severity].intensity, intensity);
-        }
-        Tcl_SetObjResult(interp, Tcl_NewBooleanObj(state));
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SeverityUsage, IsWrongArgs --
- *
- *      The usage of "ns_logctl severity", built from the option tables.
- *      The severity comes before the options, which Ns_ParseObjv cannot
- *      express, so its "wrong # args" (recognised by -errorcode TCL
- *      WRONGARGS) is replaced by this one.
- *
- * Results:
- *      IsWrongArgs: true when the interp holds a "wrong # args" error.
- *
- * Side effects:
- *      SeverityUsage sets the interp result and error code.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-SeverityUsage(Tcl_Interp *interp, Tcl_Obj *const objv[])
-{
-    Tcl_DString ds;
-
-    Tcl_DStringInit(&ds);
-    Tcl_DStringAppend(&ds, "/severity/ ?-color ", -1);
-    AppendTableKeys(&ds, colorTable, "|");
-    Tcl_DStringAppend(&ds, "? ?-intensity ", -1);
-    AppendTableKeys(&ds, intensityTable, "|");
-    Tcl_DStringAppend(&ds, "? ?true|false?", -1);
-    Tcl_WrongNumArgs(interp, 2, objv, Tcl_DStringValue(&ds));
-    Tcl_DStringFree(&ds);
-}
-
-static bool
-IsWrongArgs(Tcl_Interp *interp)
-{
-    Tcl_Obj *optionsObj = Tcl_GetReturnOptions(interp, TCL_ERROR);
-    Tcl_Obj *keyObj = Tcl_NewStringObj("-errorcode", -1);
-    Tcl_Obj *codeObj = NULL;
-    bool     result;
-
-    Tcl_IncrRefCount(optionsObj);
-    Tcl_IncrRefCount(keyObj);
-    result = (Tcl_DictObjGet(NULL, optionsObj, keyObj, &codeObj) == TCL_OK
-              && codeObj != NULL && strcmp(Tcl_GetString(codeObj), "TCL WRONGARGS") == 0);
-    Tcl_DecrRefCount(keyObj);
-    Tcl_DecrRefCount(optionsObj);
-
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsTclLogRollObjCmd --
- *
- *      Implements "ns_logroll": open the server log again at its path,
- *      after an external rotation moved it away.  No-op while lines go to
- *      stderr only.  (NaviServer renames the file itself before.)
- *
- * Results:
- *      Tcl result; -errorcode POSIX ... on failure.
- *
- * Side effects:
- *      Replaces the server log's descriptor.
- *
- *----------------------------------------------------------------------
- */
-
-int
-NsTclLogRollObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                   Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 1, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-
-    } else if (NsLogFileReopen(&serverLog) != NS_OK) {
-        int errnum = errno;
-
-        Ns_Log(Error, "log: failed to reopen server log '%s': '%s'", NsLogPath(),
-               strerror(errnum));
-        NsLogSetPosixError(interp, errnum, "could not roll server log", NULL);
-        result = TCL_ERROR;
-
-    } else if (NsLogPath() != NULL) {
-        Ns_Log(Notice, "log: reopened server log '%s'", NsLogPath());
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * FindSeverity --
+ * NsLogFindSeverity --
  *
  *      Look a severity up by name: an exact name first, then a predefined
  *      name in any case ("notice"), then a legacy number ("5").
@@ -1096,8 +552,8 @@ NsTclLogRollObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
  *----------------------------------------------------------------------
  */
 
-static Ns_LogSeverity
-FindSeverity(const char *name)
+Ns_LogSeverity
+NsLogFindSeverity(const char *name)
 {
     int            i, n = atomic_load_explicit(&numSeverities, memory_order_acquire);
     Ns_LogSeverity result = -1;
@@ -1127,7 +583,7 @@ FindSeverity(const char *name)
 /*
  *----------------------------------------------------------------------
  *
- * CreateSeverity --
+ * NsLogCreateSeverity --
  *
  *      Find the severity of the given name or add it, disabled.
  *
@@ -1140,8 +596,8 @@ FindSeverity(const char *name)
  *----------------------------------------------------------------------
  */
 
-static const char *
-CreateSeverity(const char *name, Ns_LogSeverity *severityPtr)
+const char *
+NsLogCreateSeverity(const char *name, Ns_LogSeverity *severityPtr)
 {
     const char *problem = NULL;
 
@@ -1151,7 +607,7 @@ CreateSeverity(const char *name, Ns_LogSeverity *severityPtr)
         Ns_LogSeverity severity;
 
         pthread_mutex_lock(&severityLock);
-        severity = FindSeverity(name);
+        severity = NsLogFindSeverity(name);
         if (severity < 0) {
             int n = atomic_load_explicit(&numSeverities, memory_order_relaxed);
 
@@ -1220,7 +676,7 @@ ValidSeverityName(const char *name)
 /*
  *----------------------------------------------------------------------
  *
- * SeverityName --
+ * NsLogSeverityName --
  *
  *      The name of a severity as written into log lines.
  *
@@ -1233,8 +689,8 @@ ValidSeverityName(const char *name)
  *----------------------------------------------------------------------
  */
 
-static const char *
-SeverityName(Ns_LogSeverity severity)
+const char *
+NsLogSeverityName(Ns_LogSeverity severity)
 {
     const char *result = "Unknown";
 
@@ -1248,67 +704,75 @@ SeverityName(Ns_LogSeverity severity)
 /*
  *----------------------------------------------------------------------
  *
- * GetSeverityFromObj --
+ * NsLogNumSeverities, NsLogSeverityCount --
  *
- *      Convert a Tcl value to a severity; an unknown name is created or
- *      not according to lookup.  ns_log creates only "Debug(name)"-style
- *      names, so that a misspelt "notcie" is still an error.
+ *      The number of severities (they are numbered from 0, in creation
+ *      order), and the lines a severity has logged since the start.
  *
  * Results:
- *      TCL_OK and *severityPtr set, or TCL_ERROR with the message and
- *      -errorcode {NS LOOKUP SEVERITY name} (unknown) or {NS INVALID
- *      SEVERITY name} (cannot be created).
+ *      As above; NsLogSeverityCount is 0 outside the table.
  *
  * Side effects:
- *      May create a severity.
+ *      None.
  *
  *----------------------------------------------------------------------
  */
 
-static int
-GetSeverityFromObj(Tcl_Interp *interp, Tcl_Obj *objPtr, SeverityLookup lookup,
-                   Ns_LogSeverity *severityPtr)
+int
+NsLogNumSeverities(void)
 {
-    int            result = TCL_OK;
-    const char    *name = Tcl_GetString(objPtr);
-    Ns_LogSeverity severity = FindSeverity(name);
+    return atomic_load_explicit(&numSeverities, memory_order_acquire);
+}
 
-    if (severity < 0 && lookup != SEVERITY_FIND) {
-        const char *parenPtr = strchr(name, '(');
-        size_t      length = strlen(name);
-        bool        isNamedForm = (parenPtr != NULL && parenPtr != name
-                                   && name[length - 1u] == ')');
+long
+NsLogSeverityCount(Ns_LogSeverity severity)
+{
+    long result = 0;
 
-        if (isNamedForm || lookup == SEVERITY_CREATE_ANY) {
-            const char *problem = CreateSeverity(name, &severity);
-
-            if (problem != NULL) {
-                Ns_TclPrintfResult(interp, "cannot create severity \"%s\": %s", name, problem);
-                Tcl_SetErrorCode(interp, "NS", "INVALID", "SEVERITY", name, (char *)NULL);
-                result = TCL_ERROR;
-            }
-        }
-    }
-    if (result == TCL_OK && severity < 0) {
-        Tcl_DString ds;
-        int         i, n = atomic_load_explicit(&numSeverities, memory_order_acquire);
-
-        Tcl_DStringInit(&ds);
-        Tcl_DStringAppend(&ds, "unknown severity: \"", -1);
-        Tcl_DStringAppend(&ds, name, -1);
-        Tcl_DStringAppend(&ds, "\": should be one of:", -1);
-        for (i = 0; i < n; i++) {
-            Tcl_DStringAppend(&ds, " ", 1);
-            Tcl_DStringAppend(&ds, severities[i].name, -1);
-        }
-        Tcl_DStringResult(interp, &ds);
-        Tcl_SetErrorCode(interp, "NS", "LOOKUP", "SEVERITY", name, (char *)NULL);
-        result = TCL_ERROR;
-    }
-    if (result == TCL_OK) {
-        *severityPtr = severity;
+    if (severity >= 0 && severity < NsLogNumSeverities()) {
+        result = atomic_load_explicit(&severities[severity].count, memory_order_relaxed);
     }
     return result;
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NsLogSetSeverity --
+ *
+ *      Enable or disable a severity server-wide and set its colors; each
+ *      of enabled (0 or 1), color (a LogColor) and intensity is left as it
+ *      is when -1.  Fatal cannot be disabled.
+ *
+ * Results:
+ *      Whether the severity was enabled before the call.
+ *
+ * Side effects:
+ *      Changes the severity for all threads.
+ *
+ *----------------------------------------------------------------------
+ */
+
+bool
+NsLogSetSeverity(Ns_LogSeverity severity, int enabled, int color, int intensity)
+{
+    bool state = Ns_LogSeverityEnabled(severity);
+
+    if (severity >= 0 && severity < NsLogNumSeverities()) {
+        Severity *sevPtr = &severities[severity];
+
+        if (enabled != -1 && severity != Fatal) {
+            state = atomic_exchange(&sevPtr->enabled, (enabled != 0));
+        }
+        if (color != -1) {
+            atomic_store(&sevPtr->color, color);
+        }
+        if (intensity != -1) {
+            atomic_store(&sevPtr->intensity, intensity);
+        }
+    }
+    return state;
 }
 
 
@@ -1387,11 +851,11 @@ FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char *fmt, va_list 
                      atomic_load(&prefixIntensity), atomic_load(&prefixColor),
                      stamp, (long)getpid(), (uintptr_t)pthread_self(), threadName,
                      atomic_load(&sevPtr->intensity), atomic_load(&sevPtr->color),
-                     SeverityName(severity));
+                     NsLogSeverityName(severity));
     } else {
         n = snprintf(prefix, sizeof(prefix), "[%s][%ld.%" PRIxPTR "][%s] %s: ",
                      stamp, (long)getpid(), (uintptr_t)pthread_self(), threadName,
-                     SeverityName(severity));
+                     NsLogSeverityName(severity));
     }
     if (n > 0) {
         NsLogLineAppend(lbPtr, prefix, ((size_t)n < sizeof(prefix)) ? (size_t)n
@@ -1620,6 +1084,88 @@ CacheTruncate(LogCache *cachePtr, int keep)
 /*
  *----------------------------------------------------------------------
  *
+ * NsLogHold, NsLogHeldCount, NsLogFlushHeld, NsLogGetHeld,
+ * NsLogTruncateHeld --
+ *
+ *      The calling thread's hold buffer, for "ns_logctl": start holding
+ *      lines; count them; write them (and with release, stop holding);
+ *      append them to dsPtr (and with drop, forget them unwritten); forget
+ *      all but the first keep ones.  Without a buffer (no "hold" yet),
+ *      all but NsLogHold do nothing.
+ *
+ * Results:
+ *      NsLogHold: false when the buffer could not be allocated.
+ *      NsLogHeldCount: the number of lines held.
+ *
+ * Side effects:
+ *      See CacheAppend, CacheFlush, CacheTruncate.
+ *
+ *----------------------------------------------------------------------
+ */
+
+bool
+NsLogHold(void)
+{
+    LogCache *cachePtr = GetCache(true);
+
+    if (cachePtr != NULL) {
+        cachePtr->hold = true;
+    }
+    return (cachePtr != NULL);
+}
+
+int
+NsLogHeldCount(void)
+{
+    const LogCache *cachePtr = GetCache(false);
+
+    return (cachePtr != NULL) ? cachePtr->count : 0;
+}
+
+void
+NsLogFlushHeld(bool release)
+{
+    LogCache *cachePtr = GetCache(false);
+
+    if (cachePtr != NULL) {
+        if (release) {
+            cachePtr->hold = false;
+        }
+        CacheFlush(cachePtr);
+    }
+}
+
+void
+NsLogGetHeld(Tcl_DString *dsPtr, bool drop)
+{
+    LogCache *cachePtr = GetCache(false);
+
+    if (cachePtr != NULL) {
+        const LogEntry *entryPtr;
+
+        for (entryPtr = cachePtr->firstPtr; entryPtr != NULL; entryPtr = entryPtr->nextPtr) {
+            Tcl_DStringAppend(dsPtr, entryPtr->line, (int)entryPtr->length);
+        }
+        if (drop) {
+            CacheTruncate(cachePtr, 0);
+        }
+    }
+}
+
+void
+NsLogTruncateHeld(int keep)
+{
+    LogCache *cachePtr = GetCache(false);
+
+    if (cachePtr != NULL) {
+        CacheTruncate(cachePtr, keep);
+    }
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ConfigTableValue --
  *
  *      Read a parameter whose value must be one of a table's keys.
@@ -1654,7 +1200,7 @@ ConfigTableValue(const char *section, const char *key, const Ns_ObjvTable *table
             Tcl_DString ds;
 
             Tcl_DStringInit(&ds);
-            AppendTableKeys(&ds, tablePtr, " ");
+            NsLogAppendTableKeys(&ds, tablePtr, " ");
             Ns_Log(Warning, "ignoring invalid value '%s' for parameter '%s'; "
                    "possible values are: %s", value, key, Tcl_DStringValue(&ds));
             Tcl_DStringFree(&ds);
@@ -1666,7 +1212,7 @@ ConfigTableValue(const char *section, const char *key, const Ns_ObjvTable *table
 /*
  *----------------------------------------------------------------------
  *
- * AppendTableKeys --
+ * NsLogAppendTableKeys --
  *
  *      Append the keys of a table, separated, e.g. "normal|bright".
  *
@@ -1679,8 +1225,8 @@ ConfigTableValue(const char *section, const char *key, const Ns_ObjvTable *table
  *----------------------------------------------------------------------
  */
 
-static void
-AppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr, const char *separator)
+void
+NsLogAppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr, const char *separator)
 {
     const Ns_ObjvTable *entryPtr;
 
@@ -1690,42 +1236,4 @@ AppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr, const char *se
         }
         Tcl_DStringAppend(dsPtr, entryPtr->key, -1);
     }
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsLogSetPosixError --
- *
- *      Leave "<message> "<arg>": <reason of errnum>" (without the quoted
- *      part when arg is NULL) in the interp, with -errorcode {POSIX ENAME
- *      reason} as Tcl's own file commands do.
- *
- * Results:
- *      None.
- *
- * Side effects:
- *      Sets the interp result and error code.
- *
- *----------------------------------------------------------------------
- */
-
-void
-NsLogSetPosixError(Tcl_Interp *interp, int errnum, const char *message, const char *arg)
-{
-    Tcl_DString ds;
-
-    Tcl_DStringInit(&ds);
-    Tcl_DStringAppend(&ds, message, -1);
-    if (arg != NULL) {
-        Tcl_DStringAppend(&ds, " \"", 2);
-        Tcl_DStringAppend(&ds, arg, -1);
-        Tcl_DStringAppend(&ds, "\"", 1);
-    }
-    Tcl_DStringAppend(&ds, ": ", 2);
-    Tcl_DStringAppend(&ds, Tcl_ErrnoMsg(errnum), -1);
-    Tcl_DStringResult(interp, &ds);
-    Tcl_SetErrno(errnum);
-    (void) Tcl_PosixError(interp);
 }

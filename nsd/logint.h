@@ -4,8 +4,8 @@
  *      Declarations shared by the files of the logging code only, and by
  *      nothing else in the host (which uses log.h): the line buffers and
  *      log files of logfile.c, on which the server log (log.c) and the
- *      access log (accesslog.c) are both built, and the few calls between
- *      those files.
+ *      access log (accesslog.c) are both built, and what the Tcl commands
+ *      of tcllog.c need of log.c.
  */
 
 #ifndef NSD_LOGINT_H
@@ -77,7 +77,38 @@ const char   *NsLogFilePath(LogFile *filePtr);
 Ns_ReturnCode NsAccessLogReopen(void);
 
 /*
- * log.c: leave "<message> "<arg>": <reason>" (arg may be NULL) in the
+ * log.c: severities for ns_log and ns_logctl.  NsLogFindSeverity takes
+ * exact names, predefined names in any case and legacy numbers, and
+ * returns -1 when there is none; NsLogCreateSeverity returns NULL or why
+ * the name cannot be created.  NsLogSetSeverity leaves each of enabled,
+ * color and intensity alone when it is -1, and returns the state before.
+ */
+extern Ns_ObjvTable nsLogColorTable[];       /* -color names, "default" last */
+extern Ns_ObjvTable nsLogIntensityTable[];   /* -intensity names */
+
+Ns_LogSeverity NsLogFindSeverity(const char *name);
+const char    *NsLogCreateSeverity(const char *name, Ns_LogSeverity *severityPtr);
+int            NsLogNumSeverities(void);
+const char    *NsLogSeverityName(Ns_LogSeverity severity);
+long           NsLogSeverityCount(Ns_LogSeverity severity);
+bool           NsLogSetSeverity(Ns_LogSeverity severity, int enabled, int color,
+                                int intensity);
+void           NsLogAppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr,
+                                    const char *separator);
+
+/*
+ * log.c: the calling thread's hold buffer ("ns_logctl hold"), and
+ * reopening the server log at its path (logs a failure, keeps errno).
+ */
+bool          NsLogHold(void);
+int           NsLogHeldCount(void);
+void          NsLogFlushHeld(bool release);
+void          NsLogGetHeld(Tcl_DString *dsPtr, bool drop);
+void          NsLogTruncateHeld(int keep);
+Ns_ReturnCode NsLogReopenServerLog(void);
+
+/*
+ * tcllog.c: leave "<message> "<arg>": <reason>" (arg may be NULL) in the
  * interp with -errorcode {POSIX ENAME reason}, for the log commands.
  */
 void NsLogSetPosixError(Tcl_Interp *interp, int errnum, const char *message,

@@ -27,64 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_MAX_SEVERITIES   64      /* predefined ones included */
-#define LOG_NAME_SIZE        64      /* severity names: at most 63 bytes */
 #define LOG_THREADNAME_SIZE  64      /* thread names: at most 63 bytes */
 #define LOG_PREFIX_SIZE      320     /* time, pid, thread, severity, colors */
-
-/*
- * ANSI colors of "ns_logctl severity -color/-intensity" and the config
- * parameters logprefixcolor/logprefixintensity, as NaviServer.
- */
-typedef enum {
-    COLOR_BLACK   = 30,
-    COLOR_RED     = 31,
-    COLOR_GREEN   = 32,
-    COLOR_YELLOW  = 33,
-    COLOR_BLUE    = 34,
-    COLOR_MAGENTA = 35,
-    COLOR_CYAN    = 36,
-    COLOR_GRAY    = 37,
-    COLOR_DEFAULT = 39
-} LogColor;
-
-enum {
-    INTENSITY_NORMAL = 0,
-    INTENSITY_BRIGHT = 1
-};
-
-Ns_ObjvTable nsLogColorTable[] = {
-    {"black",   COLOR_BLACK},
-    {"red",     COLOR_RED},
-    {"green",   COLOR_GREEN},
-    {"yellow",  COLOR_YELLOW},
-    {"blue",    COLOR_BLUE},
-    {"magenta", COLOR_MAGENTA},
-    {"cyan",    COLOR_CYAN},
-    {"gray",    COLOR_GRAY},
-    {"default", COLOR_DEFAULT},
-    {NULL,      0}
-};
-
-Ns_ObjvTable nsLogIntensityTable[] = {
-    {"normal", INTENSITY_NORMAL},
-    {"bright", INTENSITY_BRIGHT},
-    {NULL,     0}
-};
-
-/*
- * One severity.  The name is written once, before the entry is published
- * by the release store of numSeverities, and never changes afterwards, so
- * readers compare names without a lock.  The other fields are atomics and
- * may change at any time.
- */
-typedef struct Severity {
-    char        name[LOG_NAME_SIZE]; /* "Notice", "Debug(ws)" */
-    atomic_bool enabled;             /* lines of this severity are written */
-    atomic_long count;               /* lines logged (while enabled) since start */
-    atomic_int  color;               /* LogColor, used when logcolorize is on */
-    atomic_int  intensity;           /* INTENSITY_NORMAL or INTENSITY_BRIGHT */
-} Severity;
 
 /*
  * The lines a thread holds back after "ns_logctl hold".  Only its own
@@ -104,26 +48,9 @@ typedef struct LogCache {
 } LogCache;
 
 /*
- * Locks: severityLock and serverLog.lock are never held together (nor with
- * the access log's lock), so there is no order to keep.
+ * Locks: serverLog.lock is never held together with another lock (the
+ * severities' or the access log's), so there is no order to keep.
  */
-
-/*
- * Severities [0, numSeverities) are in use; Debug and Dev start disabled,
- * as in NaviServer.  severityLock only serialises the creation of new
- * severities (finding a name and filling in a new entry).
- */
-static Severity severities[LOG_MAX_SEVERITIES] = {
-    {"Notice",  true,  0, COLOR_DEFAULT, INTENSITY_NORMAL},
-    {"Warning", true,  0, COLOR_DEFAULT, INTENSITY_BRIGHT},
-    {"Error",   true,  0, COLOR_RED,     INTENSITY_BRIGHT},
-    {"Fatal",   true,  0, COLOR_RED,     INTENSITY_BRIGHT},
-    {"Bug",     true,  0, COLOR_RED,     INTENSITY_BRIGHT},
-    {"Debug",   false, 0, COLOR_BLUE,    INTENSITY_NORMAL},
-    {"Dev",     false, 0, COLOR_GREEN,   INTENSITY_NORMAL}
-};
-static atomic_int      numSeverities = NS_LOG_NUM_PREDEFINED;
-static pthread_mutex_t severityLock = PTHREAD_MUTEX_INITIALIZER;
 
 static LogFile serverLog = LOG_FILE_INITIALIZER;
 
@@ -147,8 +74,6 @@ static pthread_key_t  cacheKey;
  * Local functions defined in this file.
  */
 
-static bool   ValidSeverityName(const char *name);
-
 static void   FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char *fmt,
                             va_list ap)
     __attribute__((format(printf, 3, 0)));
@@ -168,71 +93,6 @@ static void      CacheTruncate(LogCache *cachePtr, int keep);
 
 static void ConfigTableValue(const char *section, const char *key,
                              const Ns_ObjvTable *tablePtr, atomic_int *destPtr);
-
-
-/*
- *----------------------------------------------------------------------
- *
- * Ns_LogSeverityEnabled --
- *
- *      Is the given severity written to the log?
- *
- * Results:
- *      true when enabled; severities outside the table (never returned by
- *      Ns_CreateLogSeverity) count as enabled, as in NaviServer.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-bool
-Ns_LogSeverityEnabled(Ns_LogSeverity severity)
-{
-    bool result = true;
-
-    if (severity >= 0 && severity < LOG_MAX_SEVERITIES) {
-        result = atomic_load_explicit(&severities[severity].enabled, memory_order_relaxed);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * Ns_CreateLogSeverity --
- *
- *      Find or create the severity of the given name, e.g. "Debug(ws)".
- *      A new severity starts disabled; the same name always yields the
- *      same severity.
- *
- * Results:
- *      The severity.  When the name is invalid (empty, over 63 bytes,
- *      control characters, digits only) or the table is full, the error is
- *      logged and Debug is returned, so the caller's lines still have a
- *      switch (NaviServer exits the process instead).
- *
- * Side effects:
- *      May add a severity.
- *
- *----------------------------------------------------------------------
- */
-
-Ns_LogSeverity
-Ns_CreateLogSeverity(const char *name)
-{
-    Ns_LogSeverity severity = Debug;
-    const char    *problem = NsLogCreateSeverity(name, &severity);
-
-    if (problem != NULL) {
-        Ns_Log(Error, "log: cannot create severity \"%s\": %s; using Debug",
-               name != NULL ? name : "", problem);
-        severity = Debug;
-    }
-    return severity;
-}
 
 
 /*
@@ -273,9 +133,7 @@ Ns_VALog(Ns_LogSeverity severity, const char *fmt, va_list ap)
         LogCache *cachePtr = GetCache(false);
         LineBuf   line;
 
-        if (severity >= 0 && severity < LOG_MAX_SEVERITIES) {
-            atomic_fetch_add_explicit(&severities[severity].count, 1, memory_order_relaxed);
-        }
+        NsLogCountLine(severity);
         NsLogLineInit(&line);
         FormatLogLine(&line, severity, fmt, ap);
 
@@ -520,9 +378,9 @@ NsLogPath(void)
 void
 NsLogConfigure(const char *section)
 {
-    atomic_store(&severities[Debug].enabled, Ns_ConfigBool(section, "logdebug", false));
-    atomic_store(&severities[Dev].enabled, Ns_ConfigBool(section, "logdev", false));
-    atomic_store(&severities[Notice].enabled, Ns_ConfigBool(section, "lognotice", true));
+    (void) NsLogSetSeverity(Debug, Ns_ConfigBool(section, "logdebug", false), -1, -1);
+    (void) NsLogSetSeverity(Dev, Ns_ConfigBool(section, "logdev", false), -1, -1);
+    (void) NsLogSetSeverity(Notice, Ns_ConfigBool(section, "lognotice", true), -1, -1);
 
     /*
      * NaviServer's default for logusec is false; ours is true because the
@@ -532,247 +390,6 @@ NsLogConfigure(const char *section)
     atomic_store(&logColorize, Ns_ConfigBool(section, "logcolorize", false));
     ConfigTableValue(section, "logprefixcolor", nsLogColorTable, &prefixColor);
     ConfigTableValue(section, "logprefixintensity", nsLogIntensityTable, &prefixIntensity);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsLogFindSeverity --
- *
- *      Look a severity up by name: an exact name first, then a predefined
- *      name in any case ("notice"), then a legacy number ("5").
- *
- * Results:
- *      The severity, or -1.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-Ns_LogSeverity
-NsLogFindSeverity(const char *name)
-{
-    int            i, n = atomic_load_explicit(&numSeverities, memory_order_acquire);
-    Ns_LogSeverity result = -1;
-
-    for (i = 0; i < n && result < 0; i++) {
-        if (strcmp(severities[i].name, name) == 0) {
-            result = i;
-        }
-    }
-    for (i = 0; i < NS_LOG_NUM_PREDEFINED && result < 0; i++) {
-        if (strcasecmp(severities[i].name, name) == 0) {
-            result = i;
-        }
-    }
-    if (result < 0 && name[0] >= '0' && name[0] <= '9'
-        && (name[1] == '\0' || (name[1] >= '0' && name[1] <= '9' && name[2] == '\0'))) {
-        int value = atoi(name);
-
-        if (value < n) {
-            result = value;
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsLogCreateSeverity --
- *
- *      Find the severity of the given name or add it, disabled.
- *
- * Results:
- *      NULL and *severityPtr set, or the reason it could not be created.
- *
- * Side effects:
- *      May publish a new severity.
- *
- *----------------------------------------------------------------------
- */
-
-const char *
-NsLogCreateSeverity(const char *name, Ns_LogSeverity *severityPtr)
-{
-    const char *problem = NULL;
-
-    if (!ValidSeverityName(name)) {
-        problem = "invalid name";
-    } else {
-        Ns_LogSeverity severity;
-
-        pthread_mutex_lock(&severityLock);
-        severity = NsLogFindSeverity(name);
-        if (severity < 0) {
-            int n = atomic_load_explicit(&numSeverities, memory_order_relaxed);
-
-            if (n >= LOG_MAX_SEVERITIES) {
-                problem = "too many severities";
-            } else {
-                Severity *sevPtr = &severities[n];
-
-                memcpy(sevPtr->name, name, strlen(name) + 1u);
-                atomic_store_explicit(&sevPtr->enabled, false, memory_order_relaxed);
-                atomic_store_explicit(&sevPtr->color, COLOR_DEFAULT, memory_order_relaxed);
-                atomic_store_explicit(&sevPtr->intensity, INTENSITY_NORMAL,
-                                      memory_order_relaxed);
-                /*
-                 * Publish last: readers that see the new count see the name.
-                 */
-                atomic_store_explicit(&numSeverities, n + 1, memory_order_release);
-                severity = n;
-            }
-        }
-        pthread_mutex_unlock(&severityLock);
-        *severityPtr = severity;
-    }
-    return problem;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * ValidSeverityName --
- *
- *      A severity name must be 1 to 63 bytes without control characters
- *      (it is written into every line of its severity) and must not be
- *      digits only (those are the legacy numeric severities).
- *
- * Results:
- *      true when valid.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static bool
-ValidSeverityName(const char *name)
-{
-    bool   valid = (name != NULL && name[0] != '\0');
-    bool   digitsOnly = true;
-    size_t i;
-
-    for (i = 0u; valid && name[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)name[i];
-
-        if (c < 0x20u || c == 0x7fu || i >= LOG_NAME_SIZE - 1u) {
-            valid = false;
-        } else if (c < '0' || c > '9') {
-            digitsOnly = false;
-        }
-    }
-    return valid && !digitsOnly;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsLogSeverityName --
- *
- *      The name of a severity as written into log lines.
- *
- * Results:
- *      The name, "Unknown" outside the table (as NaviServer).
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-const char *
-NsLogSeverityName(Ns_LogSeverity severity)
-{
-    const char *result = "Unknown";
-
-    if (severity >= 0 && severity < atomic_load_explicit(&numSeverities, memory_order_acquire)) {
-        result = severities[severity].name;
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsLogNumSeverities, NsLogSeverityCount --
- *
- *      The number of severities (they are numbered from 0, in creation
- *      order), and the lines a severity has logged since the start.
- *
- * Results:
- *      As above; NsLogSeverityCount is 0 outside the table.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-int
-NsLogNumSeverities(void)
-{
-    return atomic_load_explicit(&numSeverities, memory_order_acquire);
-}
-
-long
-NsLogSeverityCount(Ns_LogSeverity severity)
-{
-    long result = 0;
-
-    if (severity >= 0 && severity < NsLogNumSeverities()) {
-        result = atomic_load_explicit(&severities[severity].count, memory_order_relaxed);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsLogSetSeverity --
- *
- *      Enable or disable a severity server-wide and set its colors; each
- *      of enabled (0 or 1), color (a LogColor) and intensity is left as it
- *      is when -1.  Fatal cannot be disabled.
- *
- * Results:
- *      Whether the severity was enabled before the call.
- *
- * Side effects:
- *      Changes the severity for all threads.
- *
- *----------------------------------------------------------------------
- */
-
-bool
-NsLogSetSeverity(Ns_LogSeverity severity, int enabled, int color, int intensity)
-{
-    bool state = Ns_LogSeverityEnabled(severity);
-
-    if (severity >= 0 && severity < NsLogNumSeverities()) {
-        Severity *sevPtr = &severities[severity];
-
-        if (enabled != -1 && severity != Fatal) {
-            state = atomic_exchange(&sevPtr->enabled, (enabled != 0));
-        }
-        if (color != -1) {
-            atomic_store(&sevPtr->color, color);
-        }
-        if (intensity != -1) {
-            atomic_store(&sevPtr->intensity, intensity);
-        }
-    }
-    return state;
 }
 
 
@@ -836,21 +453,19 @@ FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char *fmt, va_list 
 {
     struct timespec ts;
     char            stamp[96], prefix[LOG_PREFIX_SIZE];
+    int             color = COLOR_DEFAULT, intensity = INTENSITY_NORMAL, n;
     bool            colorize = (atomic_load_explicit(&logColorize, memory_order_relaxed)
-                                && severity >= 0 && severity < LOG_MAX_SEVERITIES);
-    int             n;
+                                && NsLogSeverityColors(severity, &color, &intensity));
 
     (void) clock_gettime(CLOCK_REALTIME, &ts);
     (void) FormatLogStamp(stamp, sizeof(stamp), &ts);
 
     if (colorize) {
-        const Severity *sevPtr = &severities[severity];
-
         n = snprintf(prefix, sizeof(prefix),
                      "\033[%d;%dm[%s][%ld.%" PRIxPTR "][%s] \033[0m\033[%d;%dm%s: ",
                      atomic_load(&prefixIntensity), atomic_load(&prefixColor),
                      stamp, (long)getpid(), (uintptr_t)pthread_self(), threadName,
-                     atomic_load(&sevPtr->intensity), atomic_load(&sevPtr->color),
+                     intensity, color,
                      NsLogSeverityName(severity));
     } else {
         n = snprintf(prefix, sizeof(prefix), "[%s][%ld.%" PRIxPTR "][%s] %s: ",

@@ -4,8 +4,8 @@
  *      Declarations shared by the files of the logging code only, and by
  *      nothing else in the host (which uses log.h): the line buffers and
  *      log files of logfile.c, on which the server log (log.c) and the
- *      access log (accesslog.c) are both built, and what the Tcl commands
- *      of tcllog.c need of log.c.
+ *      access log (accesslog.c) are both built, the severity table of
+ *      logseverity.c, and what the Tcl commands of tcllog.c need of log.c.
  */
 
 #ifndef NSD_LOGINT_H
@@ -77,11 +77,33 @@ const char   *NsLogFilePath(LogFile *filePtr);
 Ns_ReturnCode NsAccessLogReopen(void);
 
 /*
- * log.c: severities for ns_log and ns_logctl.  NsLogFindSeverity takes
- * exact names, predefined names in any case and legacy numbers, and
- * returns -1 when there is none; NsLogCreateSeverity returns NULL or why
- * the name cannot be created.  NsLogSetSeverity leaves each of enabled,
- * color and intensity alone when it is -1, and returns the state before.
+ * ANSI colors of "ns_logctl severity -color/-intensity" and the config
+ * parameters logprefixcolor/logprefixintensity, as NaviServer.
+ */
+typedef enum {
+    COLOR_BLACK   = 30,
+    COLOR_RED     = 31,
+    COLOR_GREEN   = 32,
+    COLOR_YELLOW  = 33,
+    COLOR_BLUE    = 34,
+    COLOR_MAGENTA = 35,
+    COLOR_CYAN    = 36,
+    COLOR_GRAY    = 37,
+    COLOR_DEFAULT = 39
+} LogColor;
+
+enum {
+    INTENSITY_NORMAL = 0,
+    INTENSITY_BRIGHT = 1
+};
+
+/*
+ * logseverity.c: the severity table, for the writer of lines (log.c) and
+ * for ns_log and ns_logctl.  NsLogFindSeverity takes exact names,
+ * predefined names in any case and legacy numbers, and returns -1 when
+ * there is none; NsLogCreateSeverity returns NULL or why the name cannot
+ * be created.  NsLogSetSeverity leaves each of enabled, color and
+ * intensity alone when it is -1, and returns the state before.
  */
 extern Ns_ObjvTable nsLogColorTable[];       /* -color names, "default" last */
 extern Ns_ObjvTable nsLogIntensityTable[];   /* -intensity names */
@@ -93,6 +115,13 @@ const char    *NsLogSeverityName(Ns_LogSeverity severity);
 long           NsLogSeverityCount(Ns_LogSeverity severity);
 bool           NsLogSetSeverity(Ns_LogSeverity severity, int enabled, int color,
                                 int intensity);
+void           NsLogCountLine(Ns_LogSeverity severity);
+bool           NsLogSeverityColors(Ns_LogSeverity severity, int *colorPtr,
+                                   int *intensityPtr);
+
+/*
+ * log.c: append the keys of a table to dsPtr, separated ("normal|bright").
+ */
 void           NsLogAppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr,
                                     const char *separator);
 

@@ -79,6 +79,7 @@ NS_EXPORT void Ns_Log(Ns_LogSeverity severity, const char *fmt, ...)
 NS_EXPORT void Ns_VALog(Ns_LogSeverity severity, const char *fmt, va_list ap);
 NS_EXPORT bool Ns_LogSeverityEnabled(Ns_LogSeverity severity);
 NS_EXPORT Ns_LogSeverity Ns_CreateLogSeverity(const char *name);
+NS_EXPORT const char *Ns_ThreadGetName(void);  /* the calling thread's name in the log */
 NS_EXPORT void Ns_Fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /*

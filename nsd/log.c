@@ -227,6 +227,32 @@ NsLogThreadName(void)
 /*
  *----------------------------------------------------------------------
  *
+ * Ns_ThreadGetName --
+ *
+ *      The name the log shows for the calling thread ("conn:default:3",
+ *      "event", ...), for modules that want to name it themselves, e.g.
+ *      in their own messages.
+ *
+ * Results:
+ *      The name, "-" when none was set.  It belongs to the thread and
+ *      changes when the thread is renamed: copy it to keep it.
+ *
+ * Side effects:
+ *      None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const char *
+Ns_ThreadGetName(void)
+{
+    return NsLogThreadName();
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
  * NsLogOpen --
  *
  *      Open (append, create with mode 0644) the server log; from now on

@@ -12,10 +12,12 @@
 
 #include "tclsetint.h"
 
-static int CheckIndex(Tcl_Interp *interp, Tcl_Obj *subcmdObj, const SetHandle *handlePtr,
-                      int index, bool allowEnd);
-static bool IsNocase(Tcl_Obj *subcmdObj);
+static bool IgnoreCase(int nocase, Tcl_Obj *subcmdObj, const SetHandle *handlePtr);
 static bool KeyMatches(const char *key, const char *name, bool icase);
+static int  ParseFieldArgs(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool allowEnd,
+                           SetHandle **handlePtrPtr, int *indexPtr);
+static int  ParseKeyArgs(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[],
+                         SetHandle **handlePtrPtr, char **keyPtr, bool *icasePtr);
 static void FormatSet(Tcl_DString *dsPtr, const Ns_Set *set, bool withName, const char *lead,
                       const char *separator);
 
@@ -30,13 +32,15 @@ static const Ns_ObjvValueRange indexRange = {0, INT_MAX};
 /*
  *----------------------------------------------------------------------
  *
- * IsNocase --
+ * IgnoreCase --
  *
- *      Tell the case-insensitive subcommands (iget, ifind, ...) from the
- *      others, which share their procs.
+ *      Does a subcommand compare keys case-insensitively?  It does with
+ *      -nocase, as one of the "i" subcommands (iget, ifind, ...; the
+ *      subcommands sharing their procs do not start with "i"), and on a
+ *      set made with -nocase or by "ns_set new".
  *
  * Results:
- *      true for a subcommand starting with "i" (none of the others do).
+ *      true for case-insensitive comparison.
  *
  * Side effects:
  *      None.
@@ -45,9 +49,9 @@ static const Ns_ObjvValueRange indexRange = {0, INT_MAX};
  */
 
 static bool
-IsNocase(Tcl_Obj *subcmdObj)
+IgnoreCase(int nocase, Tcl_Obj *subcmdObj, const SetHandle *handlePtr)
 {
-    return (Tcl_GetString(subcmdObj)[0] == 'i');
+    return (nocase != 0 || Tcl_GetString(subcmdObj)[0] == 'i' || handlePtr->nocase);
 }
 
 
@@ -97,13 +101,16 @@ KeyMatches(const char *key, const char *name, bool icase)
 /*
  *----------------------------------------------------------------------
  *
- * CheckIndex --
+ * ParseFieldArgs --
  *
- *      Check a field number against the size of the set; allowEnd accepts
- *      the size itself (for delete and truncate, where it does nothing).
+ *      Parse the arguments "/setId/ /fieldNumber/" of delete, truncate,
+ *      isnull, key and value, and check the number against the size of
+ *      the set; allowEnd accepts the size itself (for delete and truncate,
+ *      where it does nothing).
  *
  * Results:
- *      TCL_OK, or TCL_ERROR with NaviServer's message.
+ *      TCL_OK with *handlePtrPtr and *indexPtr set, or TCL_ERROR with the
+ *      usage or NaviServer's message.
  *
  * Side effects:
  *      Sets the interp result on error.
@@ -112,16 +119,69 @@ KeyMatches(const char *key, const char *name, bool icase)
  */
 
 static int
-CheckIndex(Tcl_Interp *interp, Tcl_Obj *subcmdObj, const SetHandle *handlePtr, int index,
-           bool allowEnd)
+ParseFieldArgs(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool allowEnd,
+               SetHandle **handlePtrPtr, int *indexPtr)
 {
-    size_t size = Ns_SetSize(handlePtr->set);
-    int    result = TCL_OK;
+    int         result = TCL_OK;
+    Ns_ObjvSpec args[] = {
+        {"setId",       NsTclObjvSetHandle, handlePtrPtr, NULL},
+        {"fieldNumber", Ns_ObjvInt,         indexPtr,     (void *)&indexRange},
+        {NULL, NULL, NULL, NULL}
+    };
 
-    if ((size_t)index > size || ((size_t)index == size && !allowEnd)) {
-        Ns_TclPrintfResult(interp, "ns_set %s: index must be maximal the number of elements",
-                           Tcl_GetString(subcmdObj));
+    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
         result = TCL_ERROR;
+    } else {
+        size_t size = Ns_SetSize((*handlePtrPtr)->set), index = (size_t)*indexPtr;
+
+        if (index > size || (index == size && !allowEnd)) {
+            Ns_TclPrintfResult(interp, "ns_set %s: index must be maximal the number of elements",
+                               Tcl_GetString(objv[1]));
+            result = TCL_ERROR;
+        }
+    }
+    return result;
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseKeyArgs --
+ *
+ *      Parse the arguments "?-nocase? ?--? /setId/ /key/" of delkey, find
+ *      and unique (and their "i" variants).
+ *
+ * Results:
+ *      TCL_OK with *handlePtrPtr, *keyPtr and *icasePtr (see IgnoreCase)
+ *      set, or TCL_ERROR with the usage or "no such set".
+ *
+ * Side effects:
+ *      Sets the interp result on error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseKeyArgs(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], SetHandle **handlePtrPtr,
+             char **keyPtr, bool *icasePtr)
+{
+    int         result = TCL_OK, nocase = 0;
+    Ns_ObjvSpec opts[] = {
+        {"-nocase", Ns_ObjvBool,  &nocase, INT2PTR(1)},
+        {"--",      Ns_ObjvBreak, NULL,    NULL},
+        {NULL, NULL, NULL, NULL}
+    };
+    Ns_ObjvSpec args[] = {
+        {"setId", NsTclObjvSetHandle, handlePtrPtr, NULL},
+        {"key",   Ns_ObjvString,      keyPtr,       NULL},
+        {NULL, NULL, NULL, NULL}
+    };
+
+    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+        result = TCL_ERROR;
+    } else {
+        *icasePtr = IgnoreCase(nocase, objv[1], *handlePtrPtr);
     }
     return result;
 }
@@ -147,14 +207,10 @@ static int
 SetArrayObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+    if (NsTclParseSetId(interp, objc, objv, &handlePtr) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         const Ns_Set *set = handlePtr->set;
@@ -195,16 +251,10 @@ static int
 SetDeleteObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, index = 0;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId",       NsTclObjvSetHandle, &handlePtr, NULL},
-        {"fieldNumber", Ns_ObjvInt,    &index,     (void *)&indexRange},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK, index = 0;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK
-        || CheckIndex(interp, objv[1], handlePtr, index, true) != TCL_OK) {
+    if (ParseFieldArgs(interp, objc, objv, true, &handlePtr, &index) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Ns_SetDelete(handlePtr->set, index);
@@ -216,16 +266,10 @@ static int
 SetTruncateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                   Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, index = 0;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId",       NsTclObjvSetHandle, &handlePtr, NULL},
-        {"fieldNumber", Ns_ObjvInt,    &index,     (void *)&indexRange},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK, index = 0;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK
-        || CheckIndex(interp, objv[1], handlePtr, index, true) != TCL_OK) {
+    if (ParseFieldArgs(interp, objc, objv, true, &handlePtr, &index) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Ns_SetTrunc(handlePtr->set, (size_t)index);
@@ -255,26 +299,16 @@ static int
 SetDelkeyObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, nocase = 0;
-    SetHandle  *handlePtr = NULL;
-    char       *key = NULL;
-    Ns_ObjvSpec opts[] = {
-        {"-nocase", Ns_ObjvBool,  &nocase, INT2PTR(1)},
-        {"--",      Ns_ObjvBreak, NULL,    NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-    Ns_ObjvSpec args[] = {
-        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvString, &key,       NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
+    char      *key = NULL;
+    bool       icase = false;
 
-    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+    if (ParseKeyArgs(interp, objc, objv, &handlePtr, &key, &icase) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        bool deleted = (nocase != 0 || IsNocase(objv[1]) || handlePtr->nocase)
-            ? Ns_SetIDeleteKey(handlePtr->set, key)
-            : Ns_SetDeleteKey(handlePtr->set, key);
+        bool deleted = icase ? Ns_SetIDeleteKey(handlePtr->set, key)
+                             : Ns_SetDeleteKey(handlePtr->set, key);
 
         Tcl_SetObjResult(interp, Tcl_NewBooleanObj(deleted));
     }
@@ -302,26 +336,15 @@ static int
 SetFindObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
               Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, nocase = 0;
-    SetHandle  *handlePtr = NULL;
-    char       *key = NULL;
-    Ns_ObjvSpec opts[] = {
-        {"-nocase", Ns_ObjvBool,  &nocase, INT2PTR(1)},
-        {"--",      Ns_ObjvBreak, NULL,    NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-    Ns_ObjvSpec args[] = {
-        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvString, &key,       NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
+    char      *key = NULL;
+    bool       icase = false;
 
-    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+    if (ParseKeyArgs(interp, objc, objv, &handlePtr, &key, &icase) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        int index = (nocase != 0 || IsNocase(objv[1]) || handlePtr->nocase)
-            ? Ns_SetIFind(handlePtr->set, key)
-            : Ns_SetFind(handlePtr->set, key);
+        int index = icase ? Ns_SetIFind(handlePtr->set, key) : Ns_SetFind(handlePtr->set, key);
 
         Tcl_SetObjResult(interp, Tcl_NewIntObj(index));
     }
@@ -454,8 +477,8 @@ SetGetObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     };
     Ns_ObjvSpec args[] = {
         {"setId",    NsTclObjvSetHandle, &handlePtr,  NULL},
-        {"key",      Ns_ObjvString, &key,        NULL},
-        {"?default", Ns_ObjvObj,    &defaultObj, NULL},
+        {"key",      Ns_ObjvString,      &key,        NULL},
+        {"?default", Ns_ObjvObj,         &defaultObj, NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -466,7 +489,7 @@ SetGetObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         Tcl_Obj      *listObj = Tcl_NewListObj(0, NULL);
         size_t        i;
         int           count;
-        bool          icase = (nocase != 0 || IsNocase(objv[1]) || handlePtr->nocase);
+        bool          icase = IgnoreCase(nocase, objv[1], handlePtr);
 
         for (i = 0u; i < set->size; i++) {
             const char *name = Ns_SetKey(set, i);
@@ -519,16 +542,10 @@ static int
 SetIsnullObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, index = 0;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId",       NsTclObjvSetHandle, &handlePtr, NULL},
-        {"fieldNumber", Ns_ObjvInt,    &index,     (void *)&indexRange},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK, index = 0;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK
-        || CheckIndex(interp, objv[1], handlePtr, index, false) != TCL_OK) {
+    if (ParseFieldArgs(interp, objc, objv, false, &handlePtr, &index) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Tcl_SetObjResult(interp, Tcl_NewBooleanObj(Ns_SetValue(handlePtr->set, index) == NULL));
@@ -557,16 +574,10 @@ static int
 SetKeyObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
              Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, index = 0;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId",       NsTclObjvSetHandle, &handlePtr, NULL},
-        {"fieldNumber", Ns_ObjvInt,    &index,     (void *)&indexRange},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK, index = 0;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK
-        || CheckIndex(interp, objv[1], handlePtr, index, false) != TCL_OK) {
+    if (ParseFieldArgs(interp, objc, objv, false, &handlePtr, &index) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         const char *string = (Tcl_GetString(objv[1])[0] == 'k')
@@ -605,7 +616,7 @@ SetKeysObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     char       *pattern = NULL;
     Ns_ObjvSpec args[] = {
         {"setId",    NsTclObjvSetHandle, &handlePtr, NULL},
-        {"?pattern", Ns_ObjvString, &pattern,   NULL},
+        {"?pattern", Ns_ObjvString,      &pattern,   NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -670,7 +681,7 @@ SetMergeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
         result = TCL_ERROR;
     } else {
-        if (nocase != 0 || IsNocase(objv[1]) || handle1Ptr->nocase) {
+        if (IgnoreCase(nocase, objv[1], handle1Ptr)) {
             Ns_SetIMerge(handle1Ptr->set, handle2Ptr->set);
         } else {
             Ns_SetMerge(handle1Ptr->set, handle2Ptr->set);
@@ -741,14 +752,10 @@ static int
 SetNameObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
               Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+    if (NsTclParseSetId(interp, objc, objv, &handlePtr) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         const char *name = Ns_SetName(handlePtr->set);
@@ -779,14 +786,10 @@ static int
 SetPrintObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+    if (NsTclParseSetId(interp, objc, objv, &handlePtr) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Tcl_DString ds;
@@ -825,8 +828,8 @@ SetPutObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     Tcl_Obj    *keyObj = NULL, *valueObj = NULL;
     Ns_ObjvSpec args[] = {
         {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvObj,    &keyObj,    NULL},
-        {"value", Ns_ObjvObj,    &valueObj,  NULL},
+        {"key",   Ns_ObjvObj,         &keyObj,    NULL},
+        {"value", Ns_ObjvObj,         &valueObj,  NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -871,8 +874,8 @@ SetSizeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     SetHandle  *handlePtr = NULL;
     Ns_ObjvSpec args[] = {
         {"setId",       NsTclObjvSetHandle, &handlePtr,  NULL},
-        {"?nrElements", Ns_ObjvInt,    &nrElements, (void *)&indexRange},
-        {"?bufferSize", Ns_ObjvInt,    &bufferSize, (void *)&bufferRange},
+        {"?nrElements", Ns_ObjvInt,         &nrElements, (void *)&indexRange},
+        {"?bufferSize", Ns_ObjvInt,         &bufferSize, (void *)&bufferRange},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -908,26 +911,16 @@ static int
 SetUniqueObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, nocase = 0;
-    SetHandle  *handlePtr = NULL;
-    char       *key = NULL;
-    Ns_ObjvSpec opts[] = {
-        {"-nocase", Ns_ObjvBool,  &nocase, INT2PTR(1)},
-        {"--",      Ns_ObjvBreak, NULL,    NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-    Ns_ObjvSpec args[] = {
-        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvString, &key,       NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
+    char      *key = NULL;
+    bool       icase = false;
 
-    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+    if (ParseKeyArgs(interp, objc, objv, &handlePtr, &key, &icase) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        bool unique = (nocase != 0 || IsNocase(objv[1]) || handlePtr->nocase)
-            ? Ns_SetIUnique(handlePtr->set, key)
-            : Ns_SetUnique(handlePtr->set, key);
+        bool unique = icase ? Ns_SetIUnique(handlePtr->set, key)
+                            : Ns_SetUnique(handlePtr->set, key);
 
         Tcl_SetObjResult(interp, Tcl_NewBooleanObj(unique));
     }
@@ -968,8 +961,8 @@ SetUpdateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     };
     Ns_ObjvSpec args[] = {
         {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvObj,    &keyObj,    NULL},
-        {"value", Ns_ObjvObj,    &valueObj,  NULL},
+        {"key",   Ns_ObjvObj,         &keyObj,    NULL},
+        {"value", Ns_ObjvObj,         &valueObj,  NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -977,7 +970,7 @@ SetUpdateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         result = TCL_ERROR;
     } else {
         const char *subcmd = Tcl_GetString(objv[1]);
-        bool        icase = (nocase != 0 || subcmd[0] == 'i' || handlePtr->nocase);
+        bool        icase = IgnoreCase(nocase, objv[1], handlePtr);
         bool        isUpdate = (subcmd[(subcmd[0] == 'i') ? 1 : 0] == 'u');
         const char *key = Tcl_GetString(keyObj), *value = Tcl_GetString(valueObj);
         Ns_Set     *set = handlePtr->set;

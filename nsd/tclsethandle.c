@@ -25,6 +25,7 @@ static const char *const setsAssocKey = "nsws:sets";
 
 static Tcl_HashTable *GetHandleTable(Tcl_Interp *interp);
 static Tcl_InterpDeleteProc FreeHandleTable;
+static void FreeAllHandles(Tcl_HashTable *tablePtr);
 static void FreeHandleEntry(Tcl_HashTable *tablePtr, Tcl_HashEntry *hPtr);
 static Tcl_Obj *EnterSet(Tcl_Interp *interp, Ns_Set *set, Ns_TclSetType type, bool nocase);
 static int LookupHandle(Tcl_Interp *interp, const char *id, Tcl_HashEntry **hPtrPtr);
@@ -81,7 +82,34 @@ GetHandleTable(Tcl_Interp *interp)
 static void
 FreeHandleTable(ClientData clientData, Tcl_Interp *UNUSED(interp))
 {
-    Tcl_HashTable  *tablePtr = clientData;
+    Tcl_HashTable *tablePtr = clientData;
+
+    FreeAllHandles(tablePtr);
+    Tcl_DeleteHashTable(tablePtr);
+    ckfree((char *)tablePtr);
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FreeAllHandles --
+ *
+ *      Forget all handles of a table, freeing the dynamic sets ("ns_set
+ *      cleanup" and interp deletion).
+ *
+ * Results:
+ *      None.
+ *
+ * Side effects:
+ *      Empties the table.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+FreeAllHandles(Tcl_HashTable *tablePtr)
+{
     Tcl_HashEntry  *hPtr;
     Tcl_HashSearch  search;
 
@@ -89,8 +117,6 @@ FreeHandleTable(ClientData clientData, Tcl_Interp *UNUSED(interp))
          hPtr = Tcl_NextHashEntry(&search)) {
         FreeHandleEntry(tablePtr, hPtr);
     }
-    Tcl_DeleteHashTable(tablePtr);
-    ckfree((char *)tablePtr);
 }
 
 
@@ -335,6 +361,40 @@ NsTclObjvSetHandle(Ns_ObjvSpec *spec, Tcl_Interp *interp, int *objcPtr, Tcl_Obj 
 /*
  *----------------------------------------------------------------------
  *
+ * NsTclParseSetId --
+ *
+ *      Parse the one argument "/setId/" of the subcommands that take only
+ *      a set (array, copy, free, name, print).
+ *
+ * Results:
+ *      TCL_OK with *handlePtrPtr set, or TCL_ERROR with the usage or "no
+ *      such set".
+ *
+ * Side effects:
+ *      Sets the interp result on error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+NsTclParseSetId(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], SetHandle **handlePtrPtr)
+{
+    int         result = TCL_OK;
+    Ns_ObjvSpec args[] = {
+        {"setId", NsTclObjvSetHandle, handlePtrPtr, NULL},
+        {NULL, NULL, NULL, NULL}
+    };
+
+    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+        result = TCL_ERROR;
+    }
+    return result;
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
  * NsTclSetCreateObjCmd --
  *
  *      Implements "ns_set create|new ?-nocase? ?--? ?name? ?key value ...?":
@@ -352,7 +412,7 @@ NsTclObjvSetHandle(Ns_ObjvSpec *spec, Tcl_Interp *interp, int *objcPtr, Tcl_Obj 
 
 int
 NsTclSetCreateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                Tcl_Obj *const objv[])
+                     Tcl_Obj *const objv[])
 {
     int         result = TCL_OK, nocase = 0, nargs = 0;
     Ns_ObjvSpec opts[] = {
@@ -408,16 +468,12 @@ NsTclSetCreateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc
 
 int
 NsTclSetCopyObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-              Tcl_Obj *const objv[])
+                   Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+    if (NsTclParseSetId(interp, objc, objv, &handlePtr) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Tcl_SetObjResult(interp, EnterSet(interp, Ns_SetCopy(handlePtr->set),
@@ -448,14 +504,14 @@ NsTclSetCopyObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
 int
 NsTclSetSplitObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-               Tcl_Obj *const objv[])
+                    Tcl_Obj *const objv[])
 {
     int         result = TCL_OK;
     SetHandle  *handlePtr = NULL;
     char       *splitString = (char *)".";
     Ns_ObjvSpec args[] = {
         {"setId",      NsTclObjvSetHandle, &handlePtr,   NULL},
-        {"?splitChar", Ns_ObjvString, &splitString, NULL},
+        {"?splitChar", Ns_ObjvString,      &splitString, NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -533,16 +589,12 @@ NsTclSetSplitObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
 int
 NsTclSetFreeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-              Tcl_Obj *const objv[])
+                   Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+    if (NsTclParseSetId(interp, objc, objv, &handlePtr) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         result = Ns_TclFreeSet(interp, Tcl_GetString(objv[2]));
@@ -570,21 +622,14 @@ NsTclSetFreeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
 int
 NsTclSetCleanupObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                 Tcl_Obj *const objv[])
+                      Tcl_Obj *const objv[])
 {
     int result = TCL_OK;
 
     if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
         result = TCL_ERROR;
     } else {
-        Tcl_HashTable  *tablePtr = GetHandleTable(interp);
-        Tcl_HashEntry  *hPtr;
-        Tcl_HashSearch  search;
-
-        for (hPtr = Tcl_FirstHashEntry(tablePtr, &search); hPtr != NULL;
-             hPtr = Tcl_NextHashEntry(&search)) {
-            FreeHandleEntry(tablePtr, hPtr);
-        }
+        FreeAllHandles(GetHandleTable(interp));
     }
     return result;
 }
@@ -635,7 +680,7 @@ CompareHandleIds(const void *p1, const void *p2)
 
 int
 NsTclSetListObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-              Tcl_Obj *const objv[])
+                   Tcl_Obj *const objv[])
 {
     int result = TCL_OK;
 
@@ -686,7 +731,7 @@ NsTclSetListObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
 int
 NsTclSetStatsObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-               Tcl_Obj *const objv[])
+                    Tcl_Obj *const objv[])
 {
     int result = TCL_OK;
 

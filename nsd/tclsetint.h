@@ -29,6 +29,12 @@ typedef struct SetHandle {
 Ns_ObjvProc NsTclObjvSetHandle;
 
 /*
+ * Parse the arguments of a subcommand that takes only "/setId/".
+ */
+int NsTclParseSetId(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[],
+                    SetHandle **handlePtrPtr);
+
+/*
  * The subcommands of tclsethandle.c.
  */
 Tcl_ObjCmdProc NsTclSetCleanupObjCmd, NsTclSetCopyObjCmd, NsTclSetCreateObjCmd,

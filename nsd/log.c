@@ -1,12 +1,13 @@
 /*
  * log.c --
  *
- *      The server log and its C API: severities and their run-time
- *      switches, the formatting and writing of log lines, the per-thread
- *      hold buffer of "ns_logctl hold", and reopening for log rotation.
- *      The line buffers and log files it is written through are in
- *      logfile.c, its Tcl commands (ns_log, ns_logctl, ns_logroll) in
- *      tcllog.c, and the access log in accesslog.c.
+ *      The server log and its C API (Ns_Log, Ns_Fatal, Ns_ThreadGetName):
+ *      the formatting and writing of log lines, thread names, the
+ *      per-thread hold buffer of "ns_logctl hold", the log parameters of
+ *      the config, and reopening for log rotation.  The severity table is
+ *      in logseverity.c, the line buffers and log files the log is written
+ *      through in logfile.c, its Tcl commands (ns_log, ns_logctl,
+ *      ns_logroll) in tcllog.c, and the access log in accesslog.c.
  *
  *      A line is formatted completely in the calling thread (in a stack
  *      buffer when it fits) and then written with one write(2) while the
@@ -22,7 +23,6 @@
 #include "logint.h"
 
 #include <inttypes.h>
-#include <limits.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>

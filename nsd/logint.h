@@ -71,12 +71,6 @@ Ns_ReturnCode NsLogFileReopen(LogFile *filePtr);
 const char   *NsLogFilePath(LogFile *filePtr);
 
 /*
- * accesslog.c: open the access log again at its path, for NsLogReopen;
- * logs a failure and keeps errno.
- */
-Ns_ReturnCode NsAccessLogReopen(void);
-
-/*
  * ANSI colors of "ns_logctl severity -color/-intensity" and the config
  * parameters logprefixcolor/logprefixintensity, as NaviServer.
  */
@@ -105,8 +99,8 @@ enum {
  * be created.  NsLogSetSeverity leaves each of enabled, color and
  * intensity alone when it is -1, and returns the state before.
  */
-extern Ns_ObjvTable nsLogColorTable[];       /* -color names, "default" last */
-extern Ns_ObjvTable nsLogIntensityTable[];   /* -intensity names */
+extern Ns_ObjvTable nsLogColorTable[];       /* names of the LogColors */
+extern Ns_ObjvTable nsLogIntensityTable[];   /* names of the intensities */
 
 Ns_LogSeverity NsLogFindSeverity(const char *name);
 const char    *NsLogCreateSeverity(const char *name, Ns_LogSeverity *severityPtr);
@@ -142,5 +136,11 @@ Ns_ReturnCode NsLogReopenServerLog(void);
  */
 void NsLogSetPosixError(Tcl_Interp *interp, int errnum, const char *message,
                         const char *arg);
+
+/*
+ * accesslog.c: open the access log again at its path, for NsLogReopen;
+ * logs a failure and keeps errno.
+ */
+Ns_ReturnCode NsAccessLogReopen(void);
 
 #endif /* NSD_LOGINT_H */

@@ -53,7 +53,8 @@ typedef struct Severity {
 /*
  * Severities [0, numSeverities) are in use; Debug and Dev start disabled,
  * as in NaviServer.  severityLock only serialises the creation of new
- * severities (finding a name and filling in a new entry).
+ * severities (finding a name and filling in a new entry); it is never
+ * held together with another lock.
  */
 static Severity severities[LOG_MAX_SEVERITIES] = {
     {"Notice",  true,  0, COLOR_DEFAULT, INTENSITY_NORMAL},

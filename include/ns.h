@@ -79,8 +79,7 @@ NS_EXPORT void Ns_Log(Ns_LogSeverity severity, const char *fmt, ...)
 NS_EXPORT void Ns_VALog(Ns_LogSeverity severity, const char *fmt, va_list ap);
 NS_EXPORT bool Ns_LogSeverityEnabled(Ns_LogSeverity severity);
 NS_EXPORT Ns_LogSeverity Ns_CreateLogSeverity(const char *name);
-/* The name the log shows for the calling thread ("conn:default:3", "event"...). */
-NS_EXPORT const char *Ns_ThreadGetName(void);
+NS_EXPORT const char *Ns_ThreadGetName(void);  /* the calling thread's name in the log */
 NS_EXPORT void Ns_Fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /*
@@ -220,7 +219,7 @@ typedef struct Ns_SubCmdSpec {
 NS_EXPORT int Ns_SubcmdObjv(const Ns_SubCmdSpec *subcmdSpec, ClientData clientData,
                             Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 
-/* Set interp result and -errorcode {NS ...} in one call. */
+/* Format the interp result (printf style); returns TCL_OK and sets no -errorcode. */
 NS_EXPORT int Ns_TclPrintfResult(Tcl_Interp *interp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -1,10 +1,13 @@
 /*
  * log.c --
  *
- *      The server log and the access log: severities and their run-time
- *      switches, the formatting and writing of log lines, the per-thread
- *      hold buffer of "ns_logctl hold", reopening for log rotation, and the
- *      Tcl commands ns_log, ns_logctl, ns_logroll and ns_accesslog.
+ *      The server log and its C API (Ns_Log, Ns_Fatal, Ns_ThreadGetName):
+ *      the formatting and writing of log lines, thread names, the
+ *      per-thread hold buffer of "ns_logctl hold", the log parameters of
+ *      the config, and reopening for log rotation.  The severity table is
+ *      in logseverity.c, the line buffers and log files the log is written
+ *      through in logfile.c, its Tcl commands (ns_log, ns_logctl,
+ *      ns_logroll) in tcllog.c, and the access log in accesslog.c.
  *
  *      A line is formatted completely in the calling thread (in a stack
  *      buffer when it fits) and then written with one write(2) while the
@@ -15,119 +18,17 @@
  *
  *      Server log line (as NaviServer's, local time, logusec on):
  *          [22/Nov/2026:17:37:24.123456][1234.7f12ab3c0640][conn:default:3] Notice: text
- *      Access log line (NCSA combined, local time with UTC offset):
- *          127.0.0.1 - - [22/Nov/2026:17:37:24 +0100] "GET / HTTP/1.1" 200 123 "-" "curl/7.88"
  */
 
-#include "nsd.h"
-#include "log.h"
+#include "logint.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_MAX_SEVERITIES   64      /* predefined ones included */
-#define LOG_NAME_SIZE        64      /* severity names: at most 63 bytes */
 #define LOG_THREADNAME_SIZE  64      /* thread names: at most 63 bytes */
-#define LOG_LINE_STACK_SIZE  8192    /* longer lines are allocated */
 #define LOG_PREFIX_SIZE      320     /* time, pid, thread, severity, colors */
-
-/*
- * What GetSeverityFromObj does with an unknown name.
- */
-typedef enum {
-    SEVERITY_FIND,                   /* nothing: it is an error */
-    SEVERITY_CREATE_NAMED,           /* create "Debug(name)"-style names (ns_log) */
-    SEVERITY_CREATE_ANY              /* create any valid name (ns_logctl severity) */
-} SeverityLookup;
-
-/*
- * ANSI colors of "ns_logctl severity -color/-intensity" and the config
- * parameters logprefixcolor/logprefixintensity, as NaviServer.
- */
-typedef enum {
-    COLOR_BLACK   = 30,
-    COLOR_RED     = 31,
-    COLOR_GREEN   = 32,
-    COLOR_YELLOW  = 33,
-    COLOR_BLUE    = 34,
-    COLOR_MAGENTA = 35,
-    COLOR_CYAN    = 36,
-    COLOR_GRAY    = 37,
-    COLOR_DEFAULT = 39
-} LogColor;
-
-enum {
-    INTENSITY_NORMAL = 0,
-    INTENSITY_BRIGHT = 1
-};
-
-static Ns_ObjvTable colorTable[] = {
-    {"black",   COLOR_BLACK},
-    {"red",     COLOR_RED},
-    {"green",   COLOR_GREEN},
-    {"yellow",  COLOR_YELLOW},
-    {"blue",    COLOR_BLUE},
-    {"magenta", COLOR_MAGENTA},
-    {"cyan",    COLOR_CYAN},
-    {"gray",    COLOR_GRAY},
-    {"default", COLOR_DEFAULT},
-    {NULL,      0}
-};
-
-static Ns_ObjvTable intensityTable[] = {
-    {"normal", INTENSITY_NORMAL},
-    {"bright", INTENSITY_BRIGHT},
-    {NULL,     0}
-};
-
-/*
- * One severity.  The name is written once, before the entry is published
- * by the release store of numSeverities, and never changes afterwards, so
- * readers compare names without a lock.  The other fields are atomics and
- * may change at any time.
- */
-typedef struct Severity {
-    char        name[LOG_NAME_SIZE]; /* "Notice", "Debug(ws)" */
-    atomic_bool enabled;             /* lines of this severity are written */
-    atomic_long count;               /* lines logged (while enabled) since start */
-    atomic_int  color;               /* LogColor, used when logcolorize is on */
-    atomic_int  intensity;           /* INTENSITY_NORMAL or INTENSITY_BRIGHT */
-} Severity;
-
-/*
- * A path of an open log.  Callers of NsLogPath keep the string without a
- * lock, so a path is never freed: a newer one chains the older ones.
- */
-typedef struct PathRec {
-    struct PathRec *olderPtr;        /* path this one replaced, or NULL */
-    char            path[];          /* NUL-terminated */
-} PathRec;
-
-/*
- * An open log file: the server log or the access log.
- */
-typedef struct LogFile {
-    pthread_mutex_t  lock;           /* protects the fields below; the write(2) of
-                                      * a line is the only I/O done under it */
-    int              fd;             /* open descriptor, -1: none */
-    bool             mirror;         /* server log: copy every line to stderr */
-    PathRec         *pathPtr;        /* path of fd, NULL: none */
-} LogFile;
-
-/*
- * A line under construction: in stackBuf while it fits, then on the heap.
- * Must not be copied (data may point into it).
- */
-typedef struct LineBuf {
-    char   *data;                    /* stackBuf or malloc'ed */
-    size_t  length;                  /* bytes used, without the NUL */
-    size_t  size;                    /* bytes available at data */
-    char    stackBuf[LOG_LINE_STACK_SIZE];
-} LineBuf;
 
 /*
  * The lines a thread holds back after "ns_logctl hold".  Only its own
@@ -147,34 +48,11 @@ typedef struct LogCache {
 } LogCache;
 
 /*
- * Locks: severityLock, serverLog.lock and accessLog.lock are never held
- * together, so there is no order to keep.
+ * Locks: serverLog.lock is never held together with another lock (the
+ * severities' or the access log's), so there is no order to keep.
  */
 
-/*
- * Severities [0, numSeverities) are in use; Debug and Dev start disabled,
- * as in NaviServer.  severityLock only serialises the creation of new
- * severities (finding a name and filling in a new entry).
- */
-static Severity severities[LOG_MAX_SEVERITIES] = {
-    {"Notice",  true,  0, COLOR_DEFAULT, INTENSITY_NORMAL},
-    {"Warning", true,  0, COLOR_DEFAULT, INTENSITY_BRIGHT},
-    {"Error",   true,  0, COLOR_RED,     INTENSITY_BRIGHT},
-    {"Fatal",   true,  0, COLOR_RED,     INTENSITY_BRIGHT},
-    {"Bug",     true,  0, COLOR_RED,     INTENSITY_BRIGHT},
-    {"Debug",   false, 0, COLOR_BLUE,    INTENSITY_NORMAL},
-    {"Dev",     false, 0, COLOR_GREEN,   INTENSITY_NORMAL}
-};
-static atomic_int      numSeverities = NS_LOG_NUM_PREDEFINED;
-static pthread_mutex_t severityLock = PTHREAD_MUTEX_INITIALIZER;
-
-static LogFile serverLog = {PTHREAD_MUTEX_INITIALIZER, -1, false, NULL};
-static LogFile accessLog = {PTHREAD_MUTEX_INITIALIZER, -1, false, NULL};
-
-/* Set once an access log was opened: lets NsAccessLogWrite return at once. */
-static atomic_bool accessLogActive = false;
-/* Debug(access): access lines are mirrored into the server log, as NaviServer. */
-static atomic_int  accessDebugSeverity = -1;
+static LogFile serverLog = LOG_FILE_INITIALIZER;
 
 /* Line format switches from NsLogConfigure. */
 static atomic_bool logUsec = true;
@@ -192,47 +70,19 @@ static _Thread_local LogCache *threadCachePtr = NULL;
 static pthread_once_t cacheKeyOnce = PTHREAD_ONCE_INIT;
 static pthread_key_t  cacheKey;
 
-static const char *const monthNames[12] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
-
 /*
  * Local functions defined in this file.
  */
-
-static Ns_LogSeverity FindSeverity(const char *name);
-static const char    *CreateSeverity(const char *name, Ns_LogSeverity *severityPtr);
-static bool           ValidSeverityName(const char *name);
-static const char    *SeverityName(Ns_LogSeverity severity);
-static int            GetSeverityFromObj(Tcl_Interp *interp, Tcl_Obj *objPtr,
-                                         SeverityLookup lookup, Ns_LogSeverity *severityPtr);
-
-static void   LineInit(LineBuf *lbPtr);
-static void   LineFree(LineBuf *lbPtr);
-static bool   LineReserve(LineBuf *lbPtr, size_t extra);
-static void   LineAppend(LineBuf *lbPtr, const char *bytes, size_t length);
-static void   LineVPrintf(LineBuf *lbPtr, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-static void   LineEnd(LineBuf *lbPtr);
-static void   LineAppendEscaped(LineBuf *lbPtr, const char *string);
 
 static void   FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char *fmt,
                             va_list ap)
     __attribute__((format(printf, 3, 0)));
 static size_t FormatLogStamp(char *buf, size_t size, const struct timespec *tsPtr);
-static void   FormatAccessLine(LineBuf *lbPtr, const NsAccessRecord *recPtr);
 
-static void   WriteAll(int fd, const char *bytes, size_t length);
 static void   WriteLocked(const char *bytes, size_t length);
 static void   WriteServerLog(const char *bytes, size_t length);
 static void   LogToStderr(Ns_LogSeverity severity, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-static int           OpenAppend(const char *path);
-static Ns_ReturnCode LogFileOpen(LogFile *filePtr, const char *path, bool mirror);
-static Ns_ReturnCode LogFileReopen(LogFile *filePtr);
-static const char   *LogFilePath(LogFile *filePtr);
-static const char   *ResolvePath(const char *path, Tcl_DString *dsPtr);
 
 static void      CreateCacheKey(void);
 static void      FreeCache(void *arg);
@@ -243,83 +93,6 @@ static void      CacheTruncate(LogCache *cachePtr, int keep);
 
 static void ConfigTableValue(const char *section, const char *key,
                              const Ns_ObjvTable *tablePtr, atomic_int *destPtr);
-static void AppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr,
-                            const char *separator);
-static void SetPosixError(Tcl_Interp *interp, int errnum, const char *message,
-                          const char *arg);
-
-static Tcl_ObjCmdProc LogCtlCountObjCmd, LogCtlFlushObjCmd, LogCtlGetObjCmd,
-    LogCtlHoldObjCmd, LogCtlPeekObjCmd, LogCtlReleaseObjCmd, LogCtlSeveritiesObjCmd,
-    LogCtlSeverityObjCmd, LogCtlStatsObjCmd, LogCtlTruncateObjCmd;
-static Tcl_ObjCmdProc AccessLogFileObjCmd, AccessLogRollObjCmd;
-static int  LogCtlGetOrPeek(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool drop);
-static void SeverityUsage(Tcl_Interp *interp, Tcl_Obj *const objv[]);
-static bool IsWrongArgs(Tcl_Interp *interp);
-
-
-/*
- *----------------------------------------------------------------------
- *
- * Ns_LogSeverityEnabled --
- *
- *      Is the given severity written to the log?
- *
- * Results:
- *      true when enabled; severities outside the table (never returned by
- *      Ns_CreateLogSeverity) count as enabled, as in NaviServer.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-bool
-Ns_LogSeverityEnabled(Ns_LogSeverity severity)
-{
-    bool result = true;
-
-    if (severity >= 0 && severity < LOG_MAX_SEVERITIES) {
-        result = atomic_load_explicit(&severities[severity].enabled, memory_order_relaxed);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * Ns_CreateLogSeverity --
- *
- *      Find or create the severity of the given name, e.g. "Debug(ws)".
- *      A new severity starts disabled; the same name always yields the
- *      same severity.
- *
- * Results:
- *      The severity.  When the name is invalid (empty, over 63 bytes,
- *      control characters, digits only) or the table is full, the error is
- *      logged and Debug is returned, so the caller's lines still have a
- *      switch (NaviServer exits the process instead).
- *
- * Side effects:
- *      May add a severity.
- *
- *----------------------------------------------------------------------
- */
-
-Ns_LogSeverity
-Ns_CreateLogSeverity(const char *name)
-{
-    Ns_LogSeverity severity = Debug;
-    const char    *problem = CreateSeverity(name, &severity);
-
-    if (problem != NULL) {
-        Ns_Log(Error, "log: cannot create severity \"%s\": %s; using Debug",
-               name != NULL ? name : "", problem);
-        severity = Debug;
-    }
-    return severity;
-}
 
 
 /*
@@ -360,10 +133,8 @@ Ns_VALog(Ns_LogSeverity severity, const char *fmt, va_list ap)
         LogCache *cachePtr = GetCache(false);
         LineBuf   line;
 
-        if (severity >= 0 && severity < LOG_MAX_SEVERITIES) {
-            atomic_fetch_add_explicit(&severities[severity].count, 1, memory_order_relaxed);
-        }
-        LineInit(&line);
+        NsLogCountLine(severity);
+        NsLogLineInit(&line);
         FormatLogLine(&line, severity, fmt, ap);
 
         if (cachePtr != NULL && cachePtr->hold && severity != Fatal) {
@@ -378,7 +149,7 @@ Ns_VALog(Ns_LogSeverity severity, const char *fmt, va_list ap)
             }
             WriteServerLog(line.data, line.length);
         }
-        LineFree(&line);
+        NsLogLineFree(&line);
         errno = savedErrno;
     }
 }
@@ -456,6 +227,32 @@ NsLogThreadName(void)
 /*
  *----------------------------------------------------------------------
  *
+ * Ns_ThreadGetName --
+ *
+ *      The name the log shows for the calling thread ("conn:default:3",
+ *      "event", ...), for modules that want to name it themselves, e.g.
+ *      in their own messages.
+ *
+ * Results:
+ *      The name, "-" when none was set.  It belongs to the thread and
+ *      changes when the thread is renamed: copy it to keep it.
+ *
+ * Side effects:
+ *      None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const char *
+Ns_ThreadGetName(void)
+{
+    return NsLogThreadName();
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
  * NsLogOpen --
  *
  *      Open (append, create with mode 0644) the server log; from now on
@@ -474,7 +271,7 @@ NsLogThreadName(void)
 Ns_ReturnCode
 NsLogOpen(const char *path, bool mirrorToStderr)
 {
-    Ns_ReturnCode status = LogFileOpen(&serverLog, path, mirrorToStderr);
+    Ns_ReturnCode status = NsLogFileOpen(&serverLog, path, mirrorToStderr);
 
     if (status != NS_OK) {
         int errnum = errno;
@@ -512,16 +309,12 @@ NsLogReopen(void)
     Ns_ReturnCode status = NS_OK;
     int           errnum = 0;
 
-    if (LogFileReopen(&serverLog) != NS_OK) {
+    if (NsLogReopenServerLog() != NS_OK) {
         errnum = errno;
-        Ns_Log(Error, "log: failed to reopen server log '%s': '%s'", NsLogPath(),
-               strerror(errnum));
         status = NS_ERROR;
     }
-    if (LogFileReopen(&accessLog) != NS_OK) {
+    if (NsAccessLogReopen() != NS_OK) {
         errnum = errno;
-        Ns_Log(Error, "log: failed to reopen access log '%s': '%s'", NsAccessLogPath(),
-               strerror(errnum));
         status = NS_ERROR;
     }
     if (status != NS_OK) {
@@ -534,9 +327,43 @@ NsLogReopen(void)
 /*
  *----------------------------------------------------------------------
  *
- * NsLogPath, NsAccessLogPath --
+ * NsLogReopenServerLog --
  *
- *      The path of the server log or of the access log.
+ *      Open the server log again at its path (NsLogReopen, ns_logroll);
+ *      the new descriptor replaces the old one under the file's lock.
+ *
+ * Results:
+ *      NS_OK (also while lines go to stderr only), or NS_ERROR with errno
+ *      set; the old descriptor then stays in use.
+ *
+ * Side effects:
+ *      Logs a failure.
+ *
+ *----------------------------------------------------------------------
+ */
+
+Ns_ReturnCode
+NsLogReopenServerLog(void)
+{
+    Ns_ReturnCode status = NsLogFileReopen(&serverLog);
+
+    if (status != NS_OK) {
+        int errnum = errno;
+
+        Ns_Log(Error, "log: failed to reopen server log '%s': '%s'", NsLogPath(),
+               strerror(errnum));
+        errno = errnum;
+    }
+    return status;
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NsLogPath --
+ *
+ *      The path of the server log.
  *
  * Results:
  *      The path, or NULL when that log is not open.  Valid for the life of
@@ -551,13 +378,7 @@ NsLogReopen(void)
 const char *
 NsLogPath(void)
 {
-    return LogFilePath(&serverLog);
-}
-
-const char *
-NsAccessLogPath(void)
-{
-    return LogFilePath(&accessLog);
+    return NsLogFilePath(&serverLog);
 }
 
 
@@ -583,9 +404,9 @@ NsAccessLogPath(void)
 void
 NsLogConfigure(const char *section)
 {
-    atomic_store(&severities[Debug].enabled, Ns_ConfigBool(section, "logdebug", false));
-    atomic_store(&severities[Dev].enabled, Ns_ConfigBool(section, "logdev", false));
-    atomic_store(&severities[Notice].enabled, Ns_ConfigBool(section, "lognotice", true));
+    (void) NsLogSetSeverity(Debug, Ns_ConfigBool(section, "logdebug", false), -1, -1);
+    (void) NsLogSetSeverity(Dev, Ns_ConfigBool(section, "logdev", false), -1, -1);
+    (void) NsLogSetSeverity(Notice, Ns_ConfigBool(section, "lognotice", true), -1, -1);
 
     /*
      * NaviServer's default for logusec is false; ours is true because the
@@ -593,917 +414,8 @@ NsLogConfigure(const char *section)
      */
     atomic_store(&logUsec, Ns_ConfigBool(section, "logusec", true));
     atomic_store(&logColorize, Ns_ConfigBool(section, "logcolorize", false));
-    ConfigTableValue(section, "logprefixcolor", colorTable, &prefixColor);
-    ConfigTableValue(section, "logprefixintensity", intensityTable, &prefixIntensity);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsTclLogObjCmd --
- *
- *      Implements "ns_log /severity/ /message .../": log the messages,
- *      joined by spaces.  Severity names are the predefined ones in any
- *      case ("notice", "Notice"), the names of created severities, or the
- *      legacy numbers.  A name of the form "Debug(name)" is created on
- *      first use (disabled); other unknown names are an error, as in
- *      NaviServer.
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      See Ns_Log.
- *
- *----------------------------------------------------------------------
- */
-
-int
-NsTclLogObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    int            result = TCL_OK;
-    Tcl_Obj       *severityObj = NULL;
-    Ns_LogSeverity severity = Notice;
-    Ns_ObjvSpec    args[] = {
-        {"severity", Ns_ObjvObj,  &severityObj, NULL},
-        {"message",  Ns_ObjvArgs, NULL,         NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 1, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-
-    } else if (GetSeverityFromObj(interp, severityObj, SEVERITY_CREATE_NAMED, &severity)
-               != TCL_OK) {
-        result = TCL_ERROR;
-
-    } else if (Ns_LogSeverityEnabled(severity)) {
-        if (objc == 3) {
-            Ns_Log(severity, "%s", Tcl_GetString(objv[2]));
-        } else {
-            Tcl_DString ds;
-            int         i;
-
-            Tcl_DStringInit(&ds);
-            for (i = 2; i < objc; i++) {
-                if (i > 2) {
-                    Tcl_DStringAppend(&ds, " ", 1);
-                }
-                Tcl_DStringAppend(&ds, Tcl_GetString(objv[i]), -1);
-            }
-            Ns_Log(severity, "%s", Tcl_DStringValue(&ds));
-            Tcl_DStringFree(&ds);
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsTclLogCtlObjCmd --
- *
- *      Implements "ns_logctl": the subcommands of NaviServer 5 that apply
- *      here (register, unregister and grep are not provided).
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      See the subcommands.
- *
- *----------------------------------------------------------------------
- */
-
-int
-NsTclLogCtlObjCmd(ClientData clientData, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    static const Ns_SubCmdSpec subcmds[] = {
-        {"count",      LogCtlCountObjCmd},
-        {"flush",      LogCtlFlushObjCmd},
-        {"get",        LogCtlGetObjCmd},
-        {"hold",       LogCtlHoldObjCmd},
-        {"peek",       LogCtlPeekObjCmd},
-        {"release",    LogCtlReleaseObjCmd},
-        {"severities", LogCtlSeveritiesObjCmd},
-        {"severity",   LogCtlSeverityObjCmd},
-        {"stats",      LogCtlStatsObjCmd},
-        {"truncate",   LogCtlTruncateObjCmd},
-        {NULL, NULL}
-    };
-
-    return Ns_SubcmdObjv(subcmds, clientData, interp, objc, objv);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlCountObjCmd --
- *
- *      Implements "ns_logctl count": the number of lines this thread holds.
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlCountObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                  Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        const LogCache *cachePtr = GetCache(false);
-
-        Tcl_SetObjResult(interp, Tcl_NewIntObj(cachePtr != NULL ? cachePtr->count : 0));
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlFlushObjCmd, LogCtlReleaseObjCmd --
- *
- *      Implement "ns_logctl flush" (write the held lines, keep holding) and
- *      "ns_logctl release" (write them and stop holding).
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      Writes to the server log.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlFlushObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                  Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(false);
-
-        if (cachePtr != NULL) {
-            CacheFlush(cachePtr);
-        }
-    }
-    return result;
-}
-
-static int
-LogCtlReleaseObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                    Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(false);
-
-        if (cachePtr != NULL) {
-            cachePtr->hold = false;
-            CacheFlush(cachePtr);
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlGetObjCmd, LogCtlPeekObjCmd, LogCtlGetOrPeek --
- *
- *      Implement "ns_logctl get" (return the held lines and drop them
- *      without writing them) and "ns_logctl peek" (return a copy).
- *
- * Results:
- *      Tcl result: the lines, each ending in a newline.
- *
- * Side effects:
- *      get empties the thread's buffer.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlGetObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    return LogCtlGetOrPeek(interp, objc, objv, true);
-}
-
-static int
-LogCtlPeekObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    return LogCtlGetOrPeek(interp, objc, objv, false);
-}
-
-static int
-LogCtlGetOrPeek(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool drop)
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(false);
-
-        if (cachePtr != NULL) {
-            Tcl_DString     ds;
-            const LogEntry *entryPtr;
-
-            Tcl_DStringInit(&ds);
-            for (entryPtr = cachePtr->firstPtr; entryPtr != NULL;
-                 entryPtr = entryPtr->nextPtr) {
-                Tcl_DStringAppend(&ds, entryPtr->line, (int)entryPtr->length);
-            }
-            Tcl_DStringResult(interp, &ds);
-            if (drop) {
-                CacheTruncate(cachePtr, 0);
-            }
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlHoldObjCmd --
- *
- *      Implements "ns_logctl hold": from now on this thread's lines are
- *      kept in its buffer until flush, release, get or truncate (or the
- *      thread's end, which writes them).
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      Allocates the thread's buffer.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlHoldObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(true);
-
-        if (cachePtr == NULL) {
-            Ns_TclPrintfResult(interp, "could not allocate the log buffer");
-            result = TCL_ERROR;
-        } else {
-            cachePtr->hold = true;
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlTruncateObjCmd --
- *
- *      Implements "ns_logctl truncate ?/count/?": drop the held lines
- *      after the first count (default 0: all), without writing them.
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      Frees held lines.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlTruncateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                     Tcl_Obj *const objv[])
-{
-    int               result = TCL_OK, count = 0;
-    Ns_ObjvValueRange countRange = {0, INT_MAX};
-    Ns_ObjvSpec       args[] = {
-        {"?count", Ns_ObjvInt, &count, &countRange},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        LogCache *cachePtr = GetCache(false);
-
-        if (cachePtr != NULL) {
-            CacheTruncate(cachePtr, count);
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlSeveritiesObjCmd, LogCtlStatsObjCmd --
- *
- *      Implement "ns_logctl severities" (the names, in creation order) and
- *      "ns_logctl stats" (name and number of lines logged, per severity).
- *
- * Results:
- *      Tcl result: a list.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlSeveritiesObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                       Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        int      i, n = atomic_load_explicit(&numSeverities, memory_order_acquire);
-        Tcl_Obj *listObj = Tcl_NewListObj(0, NULL);
-
-        for (i = 0; i < n; i++) {
-            Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(severities[i].name, -1));
-        }
-        Tcl_SetObjResult(interp, listObj);
-    }
-    return result;
-}
-
-static int
-LogCtlStatsObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                  Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        int      i, n = atomic_load_explicit(&numSeverities, memory_order_acquire);
-        Tcl_Obj *listObj = Tcl_NewListObj(0, NULL);
-
-        for (i = 0; i < n; i++) {
-            long count = atomic_load_explicit(&severities[i].count, memory_order_relaxed);
-
-            Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(severities[i].name, -1));
-            Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewLongObj(count));
-        }
-        Tcl_SetObjResult(interp, listObj);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogCtlSeverityObjCmd --
- *
- *      Implements "ns_logctl severity /severity/ ?-color c? ?-intensity i?
- *      ?true|false?", as NaviServer: query, or enable/disable a severity
- *      server-wide and set its colors.  An unknown severity is created when
- *      more arguments than its name are given.  Fatal cannot be disabled.
- *
- * Results:
- *      Tcl result: the state before the call (for a query: the state).
- *
- * Side effects:
- *      May create a severity and change its state and colors.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LogCtlSeverityObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                     Tcl_Obj *const objv[])
-{
-    int            result = TCL_OK, color = -1, intensity = -1, enabled = -1;
-    Ns_LogSeverity severity = Notice;
-    Ns_ObjvSpec    opts[] = {
-        {"-color",     Ns_ObjvIndex, &color,     colorTable},
-        {"-intensity", Ns_ObjvIndex, &intensity, intensityTable},
-        {"--",         Ns_ObjvBreak, NULL,       NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-    Ns_ObjvSpec    args[] = {
-        {"?enabled", Ns_ObjvBool, &enabled, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (objc < 3) {
-        SeverityUsage(interp, objv);
-        result = TCL_ERROR;
-
-    } else if (Ns_ParseObjv(opts, args, interp, 3, objc, objv) != NS_OK) {
-        if (IsWrongArgs(interp)) {
-            SeverityUsage(interp, objv);
-        }
-        result = TCL_ERROR;
-
-    } else if (GetSeverityFromObj(interp, objv[2],
-                                  (objc > 3) ? SEVERITY_CREATE_ANY : SEVERITY_FIND,
-                                  &severity) != TCL_OK) {
-        result = TCL_ERROR;
-
-    } else {
-        bool state;
-
-        if (enabled != -1 && severity != Fatal) {
-            state = atomic_exchange(&severities[severity].enabled, (enabled != 0));
-        } else {
-            state = Ns_LogSeverityEnabled(severity);
-        }
-        if (color != -1) {
-            atomic_store(&severities[severity].color, color);
-        }
-        if (intensity != -1) {
-            atomic_store(&severities[severity].intensity, intensity);
-        }
-        Tcl_SetObjResult(interp, Tcl_NewBooleanObj(state));
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SeverityUsage, IsWrongArgs --
- *
- *      The usage of "ns_logctl severity", built from the option tables.
- *      The severity comes before the options, which Ns_ParseObjv cannot
- *      express, so its "wrong # args" (recognised by -errorcode TCL
- *      WRONGARGS) is replaced by this one.
- *
- * Results:
- *      IsWrongArgs: true when the interp holds a "wrong # args" error.
- *
- * Side effects:
- *      SeverityUsage sets the interp result and error code.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-SeverityUsage(Tcl_Interp *interp, Tcl_Obj *const objv[])
-{
-    Tcl_DString ds;
-
-    Tcl_DStringInit(&ds);
-    Tcl_DStringAppend(&ds, "/severity/ ?-color ", -1);
-    AppendTableKeys(&ds, colorTable, "|");
-    Tcl_DStringAppend(&ds, "? ?-intensity ", -1);
-    AppendTableKeys(&ds, intensityTable, "|");
-    Tcl_DStringAppend(&ds, "? ?true|false?", -1);
-    Tcl_WrongNumArgs(interp, 2, objv, Tcl_DStringValue(&ds));
-    Tcl_DStringFree(&ds);
-}
-
-static bool
-IsWrongArgs(Tcl_Interp *interp)
-{
-    Tcl_Obj *optionsObj = Tcl_GetReturnOptions(interp, TCL_ERROR);
-    Tcl_Obj *keyObj = Tcl_NewStringObj("-errorcode", -1);
-    Tcl_Obj *codeObj = NULL;
-    bool     result;
-
-    Tcl_IncrRefCount(optionsObj);
-    Tcl_IncrRefCount(keyObj);
-    result = (Tcl_DictObjGet(NULL, optionsObj, keyObj, &codeObj) == TCL_OK
-              && codeObj != NULL && strcmp(Tcl_GetString(codeObj), "TCL WRONGARGS") == 0);
-    Tcl_DecrRefCount(keyObj);
-    Tcl_DecrRefCount(optionsObj);
-
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsTclLogRollObjCmd --
- *
- *      Implements "ns_logroll": open the server log again at its path,
- *      after an external rotation moved it away.  No-op while lines go to
- *      stderr only.  (NaviServer renames the file itself before.)
- *
- * Results:
- *      Tcl result; -errorcode POSIX ... on failure.
- *
- * Side effects:
- *      Replaces the server log's descriptor.
- *
- *----------------------------------------------------------------------
- */
-
-int
-NsTclLogRollObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                   Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 1, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-
-    } else if (LogFileReopen(&serverLog) != NS_OK) {
-        int errnum = errno;
-
-        Ns_Log(Error, "log: failed to reopen server log '%s': '%s'", NsLogPath(),
-               strerror(errnum));
-        SetPosixError(interp, errnum, "could not roll server log", NULL);
-        result = TCL_ERROR;
-
-    } else if (NsLogPath() != NULL) {
-        Ns_Log(Notice, "log: reopened server log '%s'", NsLogPath());
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * FindSeverity --
- *
- *      Look a severity up by name: an exact name first, then a predefined
- *      name in any case ("notice"), then a legacy number ("5").
- *
- * Results:
- *      The severity, or -1.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static Ns_LogSeverity
-FindSeverity(const char *name)
-{
-    int            i, n = atomic_load_explicit(&numSeverities, memory_order_acquire);
-    Ns_LogSeverity result = -1;
-
-    for (i = 0; i < n && result < 0; i++) {
-        if (strcmp(severities[i].name, name) == 0) {
-            result = i;
-        }
-    }
-    for (i = 0; i < NS_LOG_NUM_PREDEFINED && result < 0; i++) {
-        if (strcasecmp(severities[i].name, name) == 0) {
-            result = i;
-        }
-    }
-    if (result < 0 && name[0] >= '0' && name[0] <= '9'
-        && (name[1] == '\0' || (name[1] >= '0' && name[1] <= '9' && name[2] == '\0'))) {
-        int value = atoi(name);
-
-        if (value < n) {
-            result = value;
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * CreateSeverity --
- *
- *      Find the severity of the given name or add it, disabled.
- *
- * Results:
- *      NULL and *severityPtr set, or the reason it could not be created.
- *
- * Side effects:
- *      May publish a new severity.
- *
- *----------------------------------------------------------------------
- */
-
-static const char *
-CreateSeverity(const char *name, Ns_LogSeverity *severityPtr)
-{
-    const char *problem = NULL;
-
-    if (!ValidSeverityName(name)) {
-        problem = "invalid name";
-    } else {
-        Ns_LogSeverity severity;
-
-        pthread_mutex_lock(&severityLock);
-        severity = FindSeverity(name);
-        if (severity < 0) {
-            int n = atomic_load_explicit(&numSeverities, memory_order_relaxed);
-
-            if (n >= LOG_MAX_SEVERITIES) {
-                problem = "too many severities";
-            } else {
-                Severity *sevPtr = &severities[n];
-
-                memcpy(sevPtr->name, name, strlen(name) + 1u);
-                atomic_store_explicit(&sevPtr->enabled, false, memory_order_relaxed);
-                atomic_store_explicit(&sevPtr->color, COLOR_DEFAULT, memory_order_relaxed);
-                atomic_store_explicit(&sevPtr->intensity, INTENSITY_NORMAL,
-                                      memory_order_relaxed);
-                /*
-                 * Publish last: readers that see the new count see the name.
-                 */
-                atomic_store_explicit(&numSeverities, n + 1, memory_order_release);
-                severity = n;
-            }
-        }
-        pthread_mutex_unlock(&severityLock);
-        *severityPtr = severity;
-    }
-    return problem;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * ValidSeverityName --
- *
- *      A severity name must be 1 to 63 bytes without control characters
- *      (it is written into every line of its severity) and must not be
- *      digits only (those are the legacy numeric severities).
- *
- * Results:
- *      true when valid.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static bool
-ValidSeverityName(const char *name)
-{
-    bool   valid = (name != NULL && name[0] != '\0');
-    bool   digitsOnly = true;
-    size_t i;
-
-    for (i = 0u; valid && name[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)name[i];
-
-        if (c < 0x20u || c == 0x7fu || i >= LOG_NAME_SIZE - 1u) {
-            valid = false;
-        } else if (c < '0' || c > '9') {
-            digitsOnly = false;
-        }
-    }
-    return valid && !digitsOnly;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SeverityName --
- *
- *      The name of a severity as written into log lines.
- *
- * Results:
- *      The name, "Unknown" outside the table (as NaviServer).
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static const char *
-SeverityName(Ns_LogSeverity severity)
-{
-    const char *result = "Unknown";
-
-    if (severity >= 0 && severity < atomic_load_explicit(&numSeverities, memory_order_acquire)) {
-        result = severities[severity].name;
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * GetSeverityFromObj --
- *
- *      Convert a Tcl value to a severity; an unknown name is created or
- *      not according to lookup.  ns_log creates only "Debug(name)"-style
- *      names, so that a misspelt "notcie" is still an error.
- *
- * Results:
- *      TCL_OK and *severityPtr set, or TCL_ERROR with the message and
- *      -errorcode {NS LOOKUP SEVERITY name} (unknown) or {NS INVALID
- *      SEVERITY name} (cannot be created).
- *
- * Side effects:
- *      May create a severity.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-GetSeverityFromObj(Tcl_Interp *interp, Tcl_Obj *objPtr, SeverityLookup lookup,
-                   Ns_LogSeverity *severityPtr)
-{
-    int            result = TCL_OK;
-    const char    *name = Tcl_GetString(objPtr);
-    Ns_LogSeverity severity = FindSeverity(name);
-
-    if (severity < 0 && lookup != SEVERITY_FIND) {
-        const char *parenPtr = strchr(name, '(');
-        size_t      length = strlen(name);
-        bool        isNamedForm = (parenPtr != NULL && parenPtr != name
-                                   && name[length - 1u] == ')');
-
-        if (isNamedForm || lookup == SEVERITY_CREATE_ANY) {
-            const char *problem = CreateSeverity(name, &severity);
-
-            if (problem != NULL) {
-                Ns_TclPrintfResult(interp, "cannot create severity \"%s\": %s", name, problem);
-                Tcl_SetErrorCode(interp, "NS", "INVALID", "SEVERITY", name, (char *)NULL);
-                result = TCL_ERROR;
-            }
-        }
-    }
-    if (result == TCL_OK && severity < 0) {
-        Tcl_DString ds;
-        int         i, n = atomic_load_explicit(&numSeverities, memory_order_acquire);
-
-        Tcl_DStringInit(&ds);
-        Tcl_DStringAppend(&ds, "unknown severity: \"", -1);
-        Tcl_DStringAppend(&ds, name, -1);
-        Tcl_DStringAppend(&ds, "\": should be one of:", -1);
-        for (i = 0; i < n; i++) {
-            Tcl_DStringAppend(&ds, " ", 1);
-            Tcl_DStringAppend(&ds, severities[i].name, -1);
-        }
-        Tcl_DStringResult(interp, &ds);
-        Tcl_SetErrorCode(interp, "NS", "LOOKUP", "SEVERITY", name, (char *)NULL);
-        result = TCL_ERROR;
-    }
-    if (result == TCL_OK) {
-        *severityPtr = severity;
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LineInit, LineFree, LineReserve, LineAppend, LineVPrintf, LineEnd --
- *
- *      Build a line in a LineBuf: on the stack up to LOG_LINE_STACK_SIZE,
- *      on the heap beyond.  When memory runs out the line is cut short,
- *      but it still ends in a newline (LineEnd), so the next line stays
- *      a line of its own.
- *
- * Results:
- *      LineReserve: true when extra bytes (plus a NUL) fit.
- *
- * Side effects:
- *      May allocate; LineFree releases.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-LineInit(LineBuf *lbPtr)
-{
-    lbPtr->data = lbPtr->stackBuf;
-    lbPtr->length = 0u;
-    lbPtr->size = sizeof(lbPtr->stackBuf);
-    lbPtr->data[0] = '\0';
-}
-
-static void
-LineFree(LineBuf *lbPtr)
-{
-    if (lbPtr->data != lbPtr->stackBuf) {
-        free(lbPtr->data);
-    }
-    LineInit(lbPtr);
-}
-
-static bool
-LineReserve(LineBuf *lbPtr, size_t extra)
-{
-    bool ok = true;
-
-    if (extra >= lbPtr->size - lbPtr->length) {
-        size_t needed = lbPtr->length + extra + 1u;
-        size_t newSize = lbPtr->size;
-        char  *newData = NULL;
-
-        while (newSize < needed && newSize <= SIZE_MAX / 2u) {
-            newSize *= 2u;
-        }
-        if (needed > lbPtr->length && newSize >= needed) {
-            if (lbPtr->data == lbPtr->stackBuf) {
-                newData = malloc(newSize);
-                if (newData != NULL) {
-                    memcpy(newData, lbPtr->data, lbPtr->length + 1u);
-                }
-            } else {
-                newData = realloc(lbPtr->data, newSize);
-            }
-        }
-        if (newData == NULL) {
-            ok = false;
-        } else {
-            lbPtr->data = newData;
-            lbPtr->size = newSize;
-        }
-    }
-    return ok;
-}
-
-static void
-LineAppend(LineBuf *lbPtr, const char *bytes, size_t length)
-{
-    if (LineReserve(lbPtr, length)) {
-        memcpy(lbPtr->data + lbPtr->length, bytes, length);
-        lbPtr->length += length;
-        lbPtr->data[lbPtr->length] = '\0';
-    }
-}
-
-static void
-LineVPrintf(LineBuf *lbPtr, const char *fmt, va_list ap)
-{
-    size_t  avail = lbPtr->size - lbPtr->length;
-    va_list aq;
-    int     n;
-
-    va_copy(aq, ap);
-    n = vsnprintf(lbPtr->data + lbPtr->length, avail, fmt, aq);
-    va_end(aq);
-
-    if (n < 0) {
-        /*
-         * An encoding error: keep the line without the message.
-         */
-        lbPtr->data[lbPtr->length] = '\0';
-    } else if ((size_t)n < avail) {
-        lbPtr->length += (size_t)n;
-    } else if (LineReserve(lbPtr, (size_t)n)) {
-        va_copy(aq, ap);
-        (void) vsnprintf(lbPtr->data + lbPtr->length, lbPtr->size - lbPtr->length, fmt, aq);
-        va_end(aq);
-        lbPtr->length += (size_t)n;
-    } else {
-        /*
-         * Out of memory: keep what fitted.
-         */
-        lbPtr->length = lbPtr->size - 1u;
-    }
-}
-
-static void
-LineEnd(LineBuf *lbPtr)
-{
-    if (LineReserve(lbPtr, 1u)) {
-        lbPtr->data[lbPtr->length++] = '\n';
-        lbPtr->data[lbPtr->length] = '\0';
-    } else {
-        lbPtr->data[lbPtr->length - 1u] = '\n';
-    }
+    ConfigTableValue(section, "logprefixcolor", nsLogColorTable, &prefixColor);
+    ConfigTableValue(section, "logprefixintensity", nsLogIntensityTable, &prefixIntensity);
 }
 
 
@@ -1531,18 +443,8 @@ FormatLogStamp(char *buf, size_t size, const struct timespec *tsPtr)
     int n;
 
     if (tsPtr->tv_sec != stampSecond) {
-        struct tm tm;
-        time_t    sec = tsPtr->tv_sec;
-
-        if (localtime_r(&sec, &tm) == NULL) {
-            memset(&tm, 0, sizeof(tm));
-            tm.tm_mday = 1;
-            tm.tm_year = 70;
-        }
-        n = snprintf(stampText, sizeof(stampText), "%02d/%s/%04d:%02d:%02d:%02d",
-                     tm.tm_mday, monthNames[tm.tm_mon % 12], tm.tm_year + 1900,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
-        stampSecond = (n > 0) ? sec : (time_t)-1;
+        n = NsLogFormatTime(stampText, sizeof(stampText), tsPtr->tv_sec, NULL);
+        stampSecond = (n > 0) ? tsPtr->tv_sec : (time_t)-1;
     }
     if (atomic_load_explicit(&logUsec, memory_order_relaxed)) {
         n = snprintf(buf, size, "%s.%06ld", stampText, (long)(tsPtr->tv_nsec / 1000));
@@ -1577,70 +479,34 @@ FormatLogLine(LineBuf *lbPtr, Ns_LogSeverity severity, const char *fmt, va_list 
 {
     struct timespec ts;
     char            stamp[96], prefix[LOG_PREFIX_SIZE];
+    int             color = COLOR_DEFAULT, intensity = INTENSITY_NORMAL, n;
     bool            colorize = (atomic_load_explicit(&logColorize, memory_order_relaxed)
-                                && severity >= 0 && severity < LOG_MAX_SEVERITIES);
-    int             n;
+                                && NsLogSeverityColors(severity, &color, &intensity));
 
     (void) clock_gettime(CLOCK_REALTIME, &ts);
     (void) FormatLogStamp(stamp, sizeof(stamp), &ts);
 
     if (colorize) {
-        const Severity *sevPtr = &severities[severity];
-
         n = snprintf(prefix, sizeof(prefix),
                      "\033[%d;%dm[%s][%ld.%" PRIxPTR "][%s] \033[0m\033[%d;%dm%s: ",
                      atomic_load(&prefixIntensity), atomic_load(&prefixColor),
                      stamp, (long)getpid(), (uintptr_t)pthread_self(), threadName,
-                     atomic_load(&sevPtr->intensity), atomic_load(&sevPtr->color),
-                     SeverityName(severity));
+                     intensity, color,
+                     NsLogSeverityName(severity));
     } else {
         n = snprintf(prefix, sizeof(prefix), "[%s][%ld.%" PRIxPTR "][%s] %s: ",
                      stamp, (long)getpid(), (uintptr_t)pthread_self(), threadName,
-                     SeverityName(severity));
+                     NsLogSeverityName(severity));
     }
     if (n > 0) {
-        LineAppend(lbPtr, prefix, ((size_t)n < sizeof(prefix)) ? (size_t)n
+        NsLogLineAppend(lbPtr, prefix, ((size_t)n < sizeof(prefix)) ? (size_t)n
                                                                 : sizeof(prefix) - 1u);
     }
-    LineVPrintf(lbPtr, fmt, ap);
+    NsLogLineVPrintf(lbPtr, fmt, ap);
     if (colorize) {
-        LineAppend(lbPtr, "\033[0m", 4u);
+        NsLogLineAppend(lbPtr, "\033[0m", 4u);
     }
-    LineEnd(lbPtr);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * WriteAll --
- *
- *      write(2) all bytes, resuming after EINTR and short writes.
- *
- * Results:
- *      None: a log that cannot be written has nowhere to report it.
- *
- * Side effects:
- *      I/O.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-WriteAll(int fd, const char *bytes, size_t length)
-{
-    while (length > 0u) {
-        ssize_t n = write(fd, bytes, length);
-
-        if (n > 0) {
-            bytes += n;
-            length -= (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            break;
-        }
-    }
+    NsLogLineEnd(lbPtr);
 }
 
 
@@ -1666,12 +532,12 @@ static void
 WriteLocked(const char *bytes, size_t length)
 {
     if (serverLog.fd >= 0) {
-        WriteAll(serverLog.fd, bytes, length);
+        NsLogWriteAll(serverLog.fd, bytes, length);
         if (serverLog.mirror) {
-            WriteAll(STDERR_FILENO, bytes, length);
+            NsLogWriteAll(STDERR_FILENO, bytes, length);
         }
     } else {
-        WriteAll(STDERR_FILENO, bytes, length);
+        NsLogWriteAll(STDERR_FILENO, bytes, length);
     }
 }
 
@@ -1707,7 +573,7 @@ LogToStderr(Ns_LogSeverity severity, const char *fmt, ...)
     LineBuf line;
     va_list ap;
 
-    LineInit(&line);
+    NsLogLineInit(&line);
     va_start(ap, fmt);
     FormatLogLine(&line, severity, fmt, ap);
     va_end(ap);
@@ -1716,179 +582,9 @@ LogToStderr(Ns_LogSeverity severity, const char *fmt, ...)
      * Under the lock, so that it does not cut through a mirrored line.
      */
     pthread_mutex_lock(&serverLog.lock);
-    WriteAll(STDERR_FILENO, line.data, line.length);
+    NsLogWriteAll(STDERR_FILENO, line.data, line.length);
     pthread_mutex_unlock(&serverLog.lock);
-    LineFree(&line);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * OpenAppend --
- *
- *      Open a log file for appending, creating it with mode 0644.
- *      O_APPEND makes each write land at the current end, even when
- *      another process (logrotate's copytruncate) shortened the file.
- *
- * Results:
- *      The descriptor, or -1 with errno set.
- *
- * Side effects:
- *      May create the file.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-OpenAppend(const char *path)
-{
-    int fd;
-
-    do {
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    } while (fd < 0 && errno == EINTR);
-
-    return fd;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogFileOpen --
- *
- *      Open a log file at a path and make it the file's destination,
- *      closing the descriptor it replaces.
- *
- * Results:
- *      NS_OK, or NS_ERROR with errno set (nothing changed).
- *
- * Side effects:
- *      Keeps the path for the life of the process.
- *
- *----------------------------------------------------------------------
- */
-
-static Ns_ReturnCode
-LogFileOpen(LogFile *filePtr, const char *path, bool mirror)
-{
-    Ns_ReturnCode status = NS_ERROR;
-    size_t        length = strlen(path);
-    PathRec      *recPtr = malloc(sizeof(PathRec) + length + 1u);
-
-    if (recPtr == NULL) {
-        errno = ENOMEM;
-    } else {
-        int fd = OpenAppend(path);
-
-        if (fd < 0) {
-            int errnum = errno;
-
-            free(recPtr);
-            errno = errnum;
-        } else {
-            int oldFd;
-
-            memcpy(recPtr->path, path, length + 1u);
-            pthread_mutex_lock(&filePtr->lock);
-            oldFd = filePtr->fd;
-            filePtr->fd = fd;
-            filePtr->mirror = mirror;
-            recPtr->olderPtr = filePtr->pathPtr;
-            filePtr->pathPtr = recPtr;
-            pthread_mutex_unlock(&filePtr->lock);
-
-            if (oldFd >= 0) {
-                (void) close(oldFd);
-            }
-            status = NS_OK;
-        }
-    }
-    return status;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogFileReopen --
- *
- *      Open a log file again at its path and swap the new descriptor in.
- *      The open happens outside the lock; if the path changed meanwhile
- *      (a concurrent LogFileOpen), that newer file stays.
- *
- * Results:
- *      NS_OK (also when the log is not open), or NS_ERROR with errno set.
- *
- * Side effects:
- *      Closes the old descriptor.
- *
- *----------------------------------------------------------------------
- */
-
-static Ns_ReturnCode
-LogFileReopen(LogFile *filePtr)
-{
-    Ns_ReturnCode  status = NS_OK;
-    const PathRec *recPtr;
-
-    pthread_mutex_lock(&filePtr->lock);
-    recPtr = filePtr->pathPtr;
-    pthread_mutex_unlock(&filePtr->lock);
-
-    if (recPtr != NULL) {
-        int fd = OpenAppend(recPtr->path);
-
-        if (fd < 0) {
-            status = NS_ERROR;
-        } else {
-            int oldFd = fd;
-
-            pthread_mutex_lock(&filePtr->lock);
-            if (filePtr->pathPtr == recPtr) {
-                oldFd = filePtr->fd;
-                filePtr->fd = fd;
-            }
-            pthread_mutex_unlock(&filePtr->lock);
-
-            if (oldFd >= 0) {
-                (void) close(oldFd);
-            }
-        }
-    }
-    return status;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LogFilePath --
- *
- *      The current path of a log file.
- *
- * Results:
- *      The path or NULL; never freed.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static const char *
-LogFilePath(LogFile *filePtr)
-{
-    const char *result = NULL;
-
-    pthread_mutex_lock(&filePtr->lock);
-    if (filePtr->pathPtr != NULL) {
-        result = filePtr->pathPtr->path;
-    }
-    pthread_mutex_unlock(&filePtr->lock);
-
-    return result;
+    NsLogLineFree(&line);
 }
 
 
@@ -2029,6 +725,88 @@ CacheTruncate(LogCache *cachePtr, int keep)
 /*
  *----------------------------------------------------------------------
  *
+ * NsLogHold, NsLogHeldCount, NsLogFlushHeld, NsLogGetHeld,
+ * NsLogTruncateHeld --
+ *
+ *      The calling thread's hold buffer, for "ns_logctl": start holding
+ *      lines; count them; write them (and with release, stop holding);
+ *      append them to dsPtr (and with drop, forget them unwritten); forget
+ *      all but the first keep ones.  Without a buffer (no "hold" yet),
+ *      all but NsLogHold do nothing.
+ *
+ * Results:
+ *      NsLogHold: false when the buffer could not be allocated.
+ *      NsLogHeldCount: the number of lines held.
+ *
+ * Side effects:
+ *      See CacheAppend, CacheFlush, CacheTruncate.
+ *
+ *----------------------------------------------------------------------
+ */
+
+bool
+NsLogHold(void)
+{
+    LogCache *cachePtr = GetCache(true);
+
+    if (cachePtr != NULL) {
+        cachePtr->hold = true;
+    }
+    return (cachePtr != NULL);
+}
+
+int
+NsLogHeldCount(void)
+{
+    const LogCache *cachePtr = GetCache(false);
+
+    return (cachePtr != NULL) ? cachePtr->count : 0;
+}
+
+void
+NsLogFlushHeld(bool release)
+{
+    LogCache *cachePtr = GetCache(false);
+
+    if (cachePtr != NULL) {
+        if (release) {
+            cachePtr->hold = false;
+        }
+        CacheFlush(cachePtr);
+    }
+}
+
+void
+NsLogGetHeld(Tcl_DString *dsPtr, bool drop)
+{
+    LogCache *cachePtr = GetCache(false);
+
+    if (cachePtr != NULL) {
+        const LogEntry *entryPtr;
+
+        for (entryPtr = cachePtr->firstPtr; entryPtr != NULL; entryPtr = entryPtr->nextPtr) {
+            Tcl_DStringAppend(dsPtr, entryPtr->line, (int)entryPtr->length);
+        }
+        if (drop) {
+            CacheTruncate(cachePtr, 0);
+        }
+    }
+}
+
+void
+NsLogTruncateHeld(int keep)
+{
+    LogCache *cachePtr = GetCache(false);
+
+    if (cachePtr != NULL) {
+        CacheTruncate(cachePtr, keep);
+    }
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
  * ConfigTableValue --
  *
  *      Read a parameter whose value must be one of a table's keys.
@@ -2063,7 +841,7 @@ ConfigTableValue(const char *section, const char *key, const Ns_ObjvTable *table
             Tcl_DString ds;
 
             Tcl_DStringInit(&ds);
-            AppendTableKeys(&ds, tablePtr, " ");
+            NsLogAppendTableKeys(&ds, tablePtr, " ");
             Ns_Log(Warning, "ignoring invalid value '%s' for parameter '%s'; "
                    "possible values are: %s", value, key, Tcl_DStringValue(&ds));
             Tcl_DStringFree(&ds);
@@ -2075,7 +853,7 @@ ConfigTableValue(const char *section, const char *key, const Ns_ObjvTable *table
 /*
  *----------------------------------------------------------------------
  *
- * AppendTableKeys --
+ * NsLogAppendTableKeys --
  *
  *      Append the keys of a table, separated, e.g. "normal|bright".
  *
@@ -2088,8 +866,8 @@ ConfigTableValue(const char *section, const char *key, const Ns_ObjvTable *table
  *----------------------------------------------------------------------
  */
 
-static void
-AppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr, const char *separator)
+void
+NsLogAppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr, const char *separator)
 {
     const Ns_ObjvTable *entryPtr;
 
@@ -2099,479 +877,4 @@ AppendTableKeys(Tcl_DString *dsPtr, const Ns_ObjvTable *tablePtr, const char *se
         }
         Tcl_DStringAppend(dsPtr, entryPtr->key, -1);
     }
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SetPosixError --
- *
- *      Leave "<message> "<arg>": <reason of errnum>" (without the quoted
- *      part when arg is NULL) in the interp, with -errorcode {POSIX ENAME
- *      reason} as Tcl's own file commands do.
- *
- * Results:
- *      None.
- *
- * Side effects:
- *      Sets the interp result and error code.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-SetPosixError(Tcl_Interp *interp, int errnum, const char *message, const char *arg)
-{
-    Tcl_DString ds;
-
-    Tcl_DStringInit(&ds);
-    Tcl_DStringAppend(&ds, message, -1);
-    if (arg != NULL) {
-        Tcl_DStringAppend(&ds, " \"", 2);
-        Tcl_DStringAppend(&ds, arg, -1);
-        Tcl_DStringAppend(&ds, "\"", 1);
-    }
-    Tcl_DStringAppend(&ds, ": ", 2);
-    Tcl_DStringAppend(&ds, Tcl_ErrnoMsg(errnum), -1);
-    Tcl_DStringResult(interp, &ds);
-    Tcl_SetErrno(errnum);
-    (void) Tcl_PosixError(interp);
-}
-
-
-
-/*
- * =====================================================================
- * The access log.  Self-contained apart from LineBuf, LogFile and their
- * helpers above, so that it can move to a file of its own.
- * =====================================================================
- */
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsAccessLogOpen --
- *
- *      Open (append, create with mode 0644) the access log, replacing the
- *      one open before.
- *
- * Results:
- *      NS_OK, or NS_ERROR with errno set; the previous file stays open.
- *
- * Side effects:
- *      Logs the outcome; creates the severity Debug(access).
- *
- *----------------------------------------------------------------------
- */
-
-Ns_ReturnCode
-NsAccessLogOpen(const char *path)
-{
-    Ns_ReturnCode status = LogFileOpen(&accessLog, path, false);
-
-    if (status != NS_OK) {
-        int errnum = errno;
-
-        Ns_Log(Error, "log: failed to open access log '%s': '%s'", path, strerror(errnum));
-        errno = errnum;
-    } else {
-        atomic_store(&accessDebugSeverity, Ns_CreateLogSeverity("Debug(access)"));
-        atomic_store(&accessLogActive, true);
-        Ns_Log(Notice, "log: opened access log '%s'", path);
-    }
-    return status;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsAccessLogWrite --
- *
- *      Write one request to the access log in NCSA combined format.
- *      Strings the client chose (request line, referer, user agent, user)
- *      are escaped: '"' and '\' get a backslash, \n \r \t are written as
- *      such, every other byte below 0x20 or from 0x7f up as \xNN.  So a
- *      hostile request can neither end a line nor close a quoted field.
- *      NaviServer escapes only " \ \n \r \t and turns ESC into BEL.
- *
- * Results:
- *      None.
- *
- * Side effects:
- *      One write(2); with Debug(access) enabled the line is also logged
- *      to the server log.  No-op while no access log is open.
- *
- *----------------------------------------------------------------------
- */
-
-void
-NsAccessLogWrite(const NsAccessRecord *recPtr)
-{
-    if (recPtr != NULL && atomic_load(&accessLogActive)) {
-        LineBuf        line;
-        Ns_LogSeverity debugSeverity = atomic_load(&accessDebugSeverity);
-
-        LineInit(&line);
-        FormatAccessLine(&line, recPtr);
-
-        pthread_mutex_lock(&accessLog.lock);
-        if (accessLog.fd >= 0) {
-            WriteAll(accessLog.fd, line.data, line.length);
-        }
-        pthread_mutex_unlock(&accessLog.lock);
-
-        if (debugSeverity >= 0 && Ns_LogSeverityEnabled(debugSeverity)) {
-            Ns_Log(debugSeverity, "%.*s", (int)(line.length - 1u), line.data);
-        }
-        LineFree(&line);
-    }
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * FormatAccessLine --
- *
- *      Format one NCSA combined access log line:
- *          peer - user [time +zone] "request" status bytes "referer" "agent"\n
- *      Missing values are "-"; a user with spaces or special bytes is
- *      quoted and escaped (NaviServer quotes a user with spaces).
- *
- * Results:
- *      None.
- *
- * Side effects:
- *      Fills *lbPtr.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-FormatAccessLine(LineBuf *lbPtr, const NsAccessRecord *recPtr)
-{
-    struct tm   tm;
-    time_t      sec;
-    long        offset;
-    char        buf[96];
-    int         n;
-    const char *p;
-
-    LineAppendEscaped(lbPtr, NS_STRING_EMPTY(recPtr->peer) ? "-" : recPtr->peer);
-    LineAppend(lbPtr, " - ", 3u);
-
-    if (NS_STRING_EMPTY(recPtr->user)) {
-        LineAppend(lbPtr, "-", 1u);
-    } else {
-        bool quote = false;
-
-        for (p = recPtr->user; *p != '\0' && !quote; p++) {
-            unsigned char c = (unsigned char)*p;
-
-            quote = (c <= 0x20u || c >= 0x7fu || c == '"' || c == '\\');
-        }
-        if (quote) {
-            LineAppend(lbPtr, "\"", 1u);
-            LineAppendEscaped(lbPtr, recPtr->user);
-            LineAppend(lbPtr, "\"", 1u);
-        } else {
-            LineAppend(lbPtr, recPtr->user, strlen(recPtr->user));
-        }
-    }
-
-    if (recPtr->start != NULL) {
-        sec = recPtr->start->sec;
-    } else {
-        sec = time(NULL);
-    }
-    if (localtime_r(&sec, &tm) == NULL) {
-        memset(&tm, 0, sizeof(tm));
-        tm.tm_mday = 1;
-        tm.tm_year = 70;
-    }
-    offset = tm.tm_gmtoff / 60;
-    n = snprintf(buf, sizeof(buf), " [%02d/%s/%04d:%02d:%02d:%02d %c%02ld%02ld] \"",
-                 tm.tm_mday, monthNames[tm.tm_mon % 12], tm.tm_year + 1900,
-                 tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 offset < 0 ? '-' : '+', labs(offset) / 60, labs(offset) % 60);
-    if (n > 0 && (size_t)n < sizeof(buf)) {
-        LineAppend(lbPtr, buf, (size_t)n);
-    }
-
-    LineAppendEscaped(lbPtr, recPtr->requestLine != NULL ? recPtr->requestLine : "-");
-
-    if (recPtr->bytesSent < 0) {
-        n = snprintf(buf, sizeof(buf), "\" %d - \"", recPtr->status);
-    } else {
-        n = snprintf(buf, sizeof(buf), "\" %d %" PRId64 " \"", recPtr->status,
-                     recPtr->bytesSent);
-    }
-    if (n > 0 && (size_t)n < sizeof(buf)) {
-        LineAppend(lbPtr, buf, (size_t)n);
-    }
-
-    LineAppendEscaped(lbPtr, recPtr->referer != NULL ? recPtr->referer : "-");
-    LineAppend(lbPtr, "\" \"", 3u);
-    LineAppendEscaped(lbPtr, recPtr->userAgent != NULL ? recPtr->userAgent : "-");
-    LineAppend(lbPtr, "\"", 1u);
-    LineEnd(lbPtr);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LineAppendEscaped --
- *
- *      Append a string chosen by a client to an access log line: '"' and
- *      '\' are preceded by '\', newline, return and tab become \n \r \t,
- *      other bytes below 0x20 and from 0x7f up become \xNN (as Apache does).
- *
- * Results:
- *      None.
- *
- * Side effects:
- *      Appends to the line.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-LineAppendEscaped(LineBuf *lbPtr, const char *string)
-{
-    static const char hexDigits[] = "0123456789abcdef";
-    const char       *runStart = string, *p;
-
-    for (p = string; *p != '\0'; p++) {
-        unsigned char c = (unsigned char)*p;
-        char          escape[4];
-        size_t        escapeLength = 2u;
-
-        if (c >= 0x20u && c < 0x7fu && c != '"' && c != '\\') {
-            continue;
-        }
-        LineAppend(lbPtr, runStart, (size_t)(p - runStart));
-        runStart = p + 1;
-
-        escape[0] = '\\';
-        switch (c) {
-        case '"':  escape[1] = '"';  break;
-        case '\\': escape[1] = '\\'; break;
-        case '\n': escape[1] = 'n';  break;
-        case '\r': escape[1] = 'r';  break;
-        case '\t': escape[1] = 't';  break;
-        default:
-            escape[1] = 'x';
-            escape[2] = hexDigits[c >> 4];
-            escape[3] = hexDigits[c & 0x0fu];
-            escapeLength = 4u;
-            break;
-        }
-        LineAppend(lbPtr, escape, escapeLength);
-    }
-    LineAppend(lbPtr, runStart, (size_t)(p - runStart));
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * NsTclAccessLogObjCmd --
- *
- *      Implements "ns_accesslog file ?/filepath/?" and "ns_accesslog roll
- *      ?/filepath/?".  NaviServer's rollfmt, maxbackup, maxbuffer, flags
- *      and extendedheaders have no counterpart here.
- *
- * Results:
- *      Tcl result.
- *
- * Side effects:
- *      See the subcommands.
- *
- *----------------------------------------------------------------------
- */
-
-int
-NsTclAccessLogObjCmd(ClientData clientData, Tcl_Interp *interp, int objc,
-                     Tcl_Obj *const objv[])
-{
-    static const Ns_SubCmdSpec subcmds[] = {
-        {"file", AccessLogFileObjCmd},
-        {"roll", AccessLogRollObjCmd},
-        {NULL, NULL}
-    };
-
-    return Ns_SubcmdObjv(subcmds, clientData, interp, objc, objv);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * AccessLogFileObjCmd --
- *
- *      Implements "ns_accesslog file ?/filepath/?": the access log's path;
- *      with a path, the access log is opened there first (relative paths
- *      are taken from the server's home).
- *
- * Results:
- *      Tcl result: the path, "" when no access log is open.
- *
- * Side effects:
- *      May switch the access log to another file.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-AccessLogFileObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                    Tcl_Obj *const objv[])
-{
-    int         result = TCL_OK;
-    char       *path = NULL;
-    Ns_ObjvSpec args[] = {
-        {"?filepath", Ns_ObjvString, &path, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-
-    } else if (path != NULL) {
-        Tcl_DString ds;
-        const char *fullPath;
-
-        Tcl_DStringInit(&ds);
-        fullPath = ResolvePath(path, &ds);
-        if (NsAccessLogOpen(fullPath) != NS_OK) {
-            SetPosixError(interp, errno, "could not open access log", fullPath);
-            result = TCL_ERROR;
-        }
-        Tcl_DStringFree(&ds);
-    }
-    if (result == TCL_OK) {
-        const char *current = NsAccessLogPath();
-
-        Tcl_SetObjResult(interp, Tcl_NewStringObj(current != NULL ? current : "", -1));
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * AccessLogRollObjCmd --
- *
- *      Implements "ns_accesslog roll ?/filepath/?": open the access log
- *      again at its path (after an external rotation); with a path, first
- *      move the current file there (NaviServer's nslog does the same; the
- *      target must not exist).  No-op while no access log is open.
- *
- * Results:
- *      Tcl result; -errorcode POSIX ... on failure.
- *
- * Side effects:
- *      Renames the file, replaces the descriptor.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-AccessLogRollObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                    Tcl_Obj *const objv[])
-{
-    int         result = TCL_OK;
-    char       *path = NULL;
-    const char *current;
-    Ns_ObjvSpec args[] = {
-        {"?filepath", Ns_ObjvString, &path, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-
-    } else if ((current = NsAccessLogPath()) != NULL) {
-        Tcl_DString ds;
-        int         errnum = 0;
-
-        Tcl_DStringInit(&ds);
-        if (path != NULL) {
-            const char *target = ResolvePath(path, &ds);
-
-            /*
-             * rename(2) would silently replace an existing file: an older
-             * log the administrator wants to keep.
-             */
-            if (access(target, F_OK) == 0) {
-                errnum = EEXIST;
-            } else if (rename(current, target) != 0) {
-                errnum = errno;
-            }
-        }
-        if (errnum == 0 && LogFileReopen(&accessLog) != NS_OK) {
-            errnum = errno;
-        }
-        if (errnum != 0) {
-            Ns_Log(Error, "log: failed to roll access log '%s': '%s'", current,
-                   strerror(errnum));
-            SetPosixError(interp, errnum, "could not roll", current);
-            result = TCL_ERROR;
-        } else {
-            Ns_Log(Notice, "log: reopened access log '%s'", current);
-        }
-        Tcl_DStringFree(&ds);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * ResolvePath --
- *
- *      Make a path given to a Tcl command absolute: relative paths are
- *      taken from the server's home, as NaviServer's ns_accesslog does.
- *
- * Results:
- *      The path to use (path itself or the contents of dsPtr).
- *
- * Side effects:
- *      May fill dsPtr.
- *
- *----------------------------------------------------------------------
- */
-
-static const char *
-ResolvePath(const char *path, Tcl_DString *dsPtr)
-{
-    const char *result = path;
-    const char *home;
-
-    if (path[0] != '/' && (home = Ns_InfoHomePath()) != NULL && home[0] != '\0') {
-        Tcl_DStringAppend(dsPtr, home, -1);
-        Tcl_DStringAppend(dsPtr, "/", 1);
-        Tcl_DStringAppend(dsPtr, path, -1);
-        result = Tcl_DStringValue(dsPtr);
-    }
-    return result;
-}
-
-/*
- *----------------------------------------------------------------------
- * Ns_ThreadGetName --
- *
- *      The calling thread's name as the log shows it (the public view of
- *      the log's thread name, for modules listing who created what).
- *----------------------------------------------------------------------
- */
-const char *
-Ns_ThreadGetName(void)
-{
-    return NsLogThreadName();
 }

@@ -1,10 +1,12 @@
 /*
  * log.h --
  *
- *      Declarations of the server log and the access log (log.c) shared
- *      with the other files of the host.  The public half of the logging
- *      API (Ns_Log, Ns_VALog, Ns_LogSeverityEnabled, Ns_CreateLogSeverity,
- *      Ns_Fatal) is in include/ns.h.  Nothing here is for modules.
+ *      Declarations of the server log (log.c, tcllog.c) and the access log
+ *      (accesslog.c) shared with the other files of the host; what the log
+ *      files share only among themselves is in logint.h.  The public half
+ *      of the logging API (Ns_Log, Ns_VALog, Ns_LogSeverityEnabled,
+ *      Ns_CreateLogSeverity, Ns_ThreadGetName, Ns_Fatal) is in
+ *      include/ns.h.  Nothing here is for modules.
  */
 
 #ifndef NSD_LOG_H
@@ -72,7 +74,8 @@ const char   *NsAccessLogPath(void);
 void          NsAccessLogWrite(const NsAccessRecord *recPtr);
 
 /*
- * Tcl commands: ns_log, ns_logctl, ns_logroll, ns_accesslog.
+ * Tcl commands: ns_log, ns_logctl, ns_logroll (tcllog.c), ns_accesslog
+ * (accesslog.c).
  */
 Tcl_ObjCmdProc NsTclLogObjCmd, NsTclLogCtlObjCmd, NsTclLogRollObjCmd, NsTclAccessLogObjCmd;
 

@@ -1,53 +1,30 @@
 /*
  * tclset.c --
  *
- *      The Tcl face of Ns_Set: handles for sets in an interp and the
- *      "ns_set" command, with NaviServer 5's subcommands, syntax, results
- *      and messages.  Handles are per interp and look like NaviServer's:
- *      "d0", "d1", ... for dynamic sets, which the interp owns and frees
- *      with "ns_set free" or "ns_set cleanup" (run at the end of every
- *      request), and "t0", ... for static sets, which C code owns (e.g. the
- *      request headers) and which are only forgotten.  The handle table
- *      hangs off the interp as assoc data, so it needs no NsInterp and
- *      works in any interp.
+ *      The "ns_set" command, with NaviServer 5's subcommands, syntax,
+ *      results and messages: the dispatch, and the subcommands that read
+ *      or change the fields of a set (get, put, update, find, keys,
+ *      format, merge, ...).  The subcommands that create, free, list and
+ *      measure sets, and the handles themselves ("d0", "t1", ...), are in
+ *      tclsethandle.c.  Case-insensitive variants (iget, ifind, ...) share
+ *      the procs of their plain subcommands.
  */
 
-#include "nsd.h"
+#include "tclsetint.h"
 
-#define SET_DYNAMIC 'd'
-#define SET_STATIC  't'
-
-static const char *const setsAssocKey = "nsws:sets";
-
-/*
- * What a handle stands for.
- */
-typedef struct SetHandle {
-    Ns_Set *set;      /* the set; freed with the handle when dynamic */
-    bool    nocase;   /* created with -nocase (or "ns_set new"): compare keys
-                       * case-insensitively in every subcommand */
-} SetHandle;
-
-static Tcl_HashTable *GetHandleTable(Tcl_Interp *interp);
-static Tcl_InterpDeleteProc FreeHandleTable;
-static void FreeHandleEntry(Tcl_HashTable *tablePtr, Tcl_HashEntry *hPtr);
-static Tcl_Obj *EnterSet(Tcl_Interp *interp, Ns_Set *set, Ns_TclSetType type, bool nocase);
-static int LookupHandle(Tcl_Interp *interp, const char *id, Tcl_HashEntry **hPtrPtr);
-static Ns_ObjvProc ObjvSetHandle;
-static int CompareHandleIds(const void *p1, const void *p2);
-static int CheckIndex(Tcl_Interp *interp, Tcl_Obj *subcmdObj, const SetHandle *handlePtr,
-                      int index, bool allowEnd);
-static bool IsNocase(Tcl_Obj *subcmdObj);
+static bool IgnoreCase(int nocase, Tcl_Obj *subcmdObj, const SetHandle *handlePtr);
 static bool KeyMatches(const char *key, const char *name, bool icase);
+static int  ParseFieldArgs(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool allowEnd,
+                           SetHandle **handlePtrPtr, int *indexPtr);
+static int  ParseKeyArgs(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[],
+                         SetHandle **handlePtrPtr, char **keyPtr, bool *icasePtr);
 static void FormatSet(Tcl_DString *dsPtr, const Ns_Set *set, bool withName, const char *lead,
                       const char *separator);
 
-static Tcl_ObjCmdProc SetArrayObjCmd, SetCleanupObjCmd, SetCopyObjCmd, SetCreateObjCmd,
-    SetDeleteObjCmd, SetDelkeyObjCmd, SetFindObjCmd, SetFormatObjCmd, SetFreeObjCmd,
-    SetGetObjCmd, SetIsnullObjCmd, SetKeyObjCmd, SetKeysObjCmd, SetListObjCmd,
+static Tcl_ObjCmdProc SetArrayObjCmd, SetDeleteObjCmd, SetDelkeyObjCmd, SetFindObjCmd,
+    SetFormatObjCmd, SetGetObjCmd, SetIsnullObjCmd, SetKeyObjCmd, SetKeysObjCmd,
     SetMergeObjCmd, SetMoveObjCmd, SetNameObjCmd, SetPrintObjCmd, SetPutObjCmd,
-    SetSizeObjCmd, SetSplitObjCmd, SetStatsObjCmd, SetTruncateObjCmd, SetUniqueObjCmd,
-    SetUpdateObjCmd;
+    SetSizeObjCmd, SetTruncateObjCmd, SetUniqueObjCmd, SetUpdateObjCmd;
 
 static const Ns_ObjvValueRange indexRange = {0, INT_MAX};
 
@@ -55,314 +32,15 @@ static const Ns_ObjvValueRange indexRange = {0, INT_MAX};
 /*
  *----------------------------------------------------------------------
  *
- * GetHandleTable --
+ * IgnoreCase --
  *
- *      Get the interp's table of set handles, creating it on first use.
- *      Keys are the handles, values SetHandle pointers.
- *
- * Results:
- *      The table.
- *
- * Side effects:
- *      May create the table and register its cleanup with the interp.
- *
- *----------------------------------------------------------------------
- */
-
-static Tcl_HashTable *
-GetHandleTable(Tcl_Interp *interp)
-{
-    Tcl_HashTable *tablePtr = Tcl_GetAssocData(interp, setsAssocKey, NULL);
-
-    if (tablePtr == NULL) {
-        tablePtr = (Tcl_HashTable *)ckalloc(sizeof(Tcl_HashTable));
-        Tcl_InitHashTable(tablePtr, TCL_STRING_KEYS);
-        Tcl_SetAssocData(interp, setsAssocKey, FreeHandleTable, tablePtr);
-    }
-    return tablePtr;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * FreeHandleTable --
- *
- *      Interp deletion: free the dynamic sets and the handle table.
+ *      Does a subcommand compare keys case-insensitively?  It does with
+ *      -nocase, as one of the "i" subcommands (iget, ifind, ...; the
+ *      subcommands sharing their procs do not start with "i"), and on a
+ *      set made with -nocase or by "ns_set new".
  *
  * Results:
- *      None.
- *
- * Side effects:
- *      Frees memory.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-FreeHandleTable(ClientData clientData, Tcl_Interp *UNUSED(interp))
-{
-    Tcl_HashTable  *tablePtr = clientData;
-    Tcl_HashEntry  *hPtr;
-    Tcl_HashSearch  search;
-
-    for (hPtr = Tcl_FirstHashEntry(tablePtr, &search); hPtr != NULL;
-         hPtr = Tcl_NextHashEntry(&search)) {
-        FreeHandleEntry(tablePtr, hPtr);
-    }
-    Tcl_DeleteHashTable(tablePtr);
-    ckfree((char *)tablePtr);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * FreeHandleEntry --
- *
- *      Forget a handle; free its set when it is dynamic.
- *
- * Results:
- *      None.
- *
- * Side effects:
- *      Deletes the hash entry.
- *
- *----------------------------------------------------------------------
- */
-
-static void
-FreeHandleEntry(Tcl_HashTable *tablePtr, Tcl_HashEntry *hPtr)
-{
-    const char *id = Tcl_GetHashKey(tablePtr, hPtr);
-    SetHandle  *handlePtr = Tcl_GetHashValue(hPtr);
-
-    if (id[0] == SET_DYNAMIC) {
-        Ns_SetFree(handlePtr->set);
-    }
-    ckfree((char *)handlePtr);
-    Tcl_DeleteHashEntry(hPtr);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * EnterSet --
- *
- *      Give a set a new handle in the interp: "d" or "t" and the lowest
- *      free number from the number of handles on (NaviServer's scheme).
- *
- * Results:
- *      The handle as a new Tcl_Obj.
- *
- * Side effects:
- *      Adds an entry to the handle table.
- *
- *----------------------------------------------------------------------
- */
-
-static Tcl_Obj *
-EnterSet(Tcl_Interp *interp, Ns_Set *set, Ns_TclSetType type, bool nocase)
-{
-    Tcl_HashTable *tablePtr = GetHandleTable(interp);
-    Tcl_HashEntry *hPtr = NULL;
-    SetHandle     *handlePtr;
-    unsigned int   next;
-    char           id[TCL_INTEGER_SPACE + 2];
-    int            isNew = 0;
-
-    for (next = (unsigned int)tablePtr->numEntries; isNew == 0; next++) {
-        snprintf(id, sizeof(id), "%c%u", (type == NS_TCL_SET_DYNAMIC) ? SET_DYNAMIC : SET_STATIC,
-                 next);
-        hPtr = Tcl_CreateHashEntry(tablePtr, id, &isNew);
-    }
-    handlePtr = (SetHandle *)ckalloc(sizeof(SetHandle));
-    handlePtr->set = set;
-    handlePtr->nocase = nocase;
-    Tcl_SetHashValue(hPtr, handlePtr);
-
-    return Tcl_NewStringObj(id, -1);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * LookupHandle --
- *
- *      Find a handle of the interp.
- *
- * Results:
- *      TCL_OK with the entry in *hPtrPtr, or TCL_ERROR with NaviServer's
- *      "no such set: 'd9'" and -errorcode NS LOOKUP SET d9.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LookupHandle(Tcl_Interp *interp, const char *id, Tcl_HashEntry **hPtrPtr)
-{
-    Tcl_HashEntry *hPtr = Tcl_FindHashEntry(GetHandleTable(interp), id);
-    int            result = TCL_OK;
-
-    if (hPtr == NULL) {
-        Ns_TclPrintfResult(interp, "no such set: '%s'", id);
-        Tcl_SetErrorCode(interp, "NS", "LOOKUP", "SET", id, (char *)NULL);
-        result = TCL_ERROR;
-    } else {
-        *hPtrPtr = hPtr;
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * Ns_TclEnterSet --
- *
- *      Give a set a handle in the interp: NS_TCL_SET_DYNAMIC hands the set
- *      over to the interp, NS_TCL_SET_STATIC leaves it with the caller,
- *      who must keep it alive while the handle exists (until "ns_set
- *      cleanup" at the end of the request).
- *
- * Results:
- *      TCL_OK; the handle is the interp result.
- *
- * Side effects:
- *      Adds a handle.
- *
- *----------------------------------------------------------------------
- */
-
-int
-Ns_TclEnterSet(Tcl_Interp *interp, Ns_Set *set, Ns_TclSetType type)
-{
-    Tcl_SetObjResult(interp, EnterSet(interp, set, type, false));
-    return TCL_OK;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * Ns_TclGetSet, Ns_TclGetSet2 --
- *
- *      Resolve a set handle of the interp.
- *
- * Results:
- *      Ns_TclGetSet: the set, or NULL.  Ns_TclGetSet2: TCL_OK with the set
- *      in *setPtr, or TCL_ERROR.  Both leave "no such set: 'x'" in the
- *      interp result when the handle is unknown.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-Ns_Set *
-Ns_TclGetSet(Tcl_Interp *interp, const char *setId)
-{
-    Ns_Set *set = NULL;
-
-    (void)Ns_TclGetSet2(interp, setId, &set);
-    return set;
-}
-
-int
-Ns_TclGetSet2(Tcl_Interp *interp, const char *setId, Ns_Set **setPtr)
-{
-    Tcl_HashEntry *hPtr;
-    int            result = LookupHandle(interp, setId, &hPtr);
-
-    if (result == TCL_OK) {
-        *setPtr = ((SetHandle *)Tcl_GetHashValue(hPtr))->set;
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * Ns_TclFreeSet --
- *
- *      Forget a handle, freeing the set when the interp owns it.
- *
- * Results:
- *      TCL_OK, or TCL_ERROR with "no such set: 'x'".
- *
- * Side effects:
- *      See FreeHandleEntry.
- *
- *----------------------------------------------------------------------
- */
-
-int
-Ns_TclFreeSet(Tcl_Interp *interp, const char *setId)
-{
-    Tcl_HashEntry *hPtr;
-    int            result = LookupHandle(interp, setId, &hPtr);
-
-    if (result == TCL_OK) {
-        FreeHandleEntry(GetHandleTable(interp), hPtr);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * ObjvSetHandle --
- *
- *      Ns_ObjvProc for a set handle argument; dest is a SetHandle **.  The
- *      usage text shows the key ("/setId/").
- *
- * Results:
- *      TCL_OK, or TCL_ERROR with "no such set: 'x'".
- *
- * Side effects:
- *      Stores into *dest; decrements *objcPtr.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-ObjvSetHandle(Ns_ObjvSpec *spec, Tcl_Interp *interp, int *objcPtr, Tcl_Obj *const objv[])
-{
-    Tcl_HashEntry *hPtr;
-    int            result;
-
-    if (*objcPtr < 1) {
-        Ns_TclPrintfResult(interp, "missing argument to %s", spec->key);
-        result = TCL_ERROR;
-    } else if (LookupHandle(interp, Tcl_GetString(objv[0]), &hPtr) != TCL_OK) {
-        result = TCL_ERROR;
-    } else {
-        *(SetHandle **)spec->dest = Tcl_GetHashValue(hPtr);
-        *objcPtr -= 1;
-        result = TCL_OK;
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * IsNocase --
- *
- *      Tell the case-insensitive subcommands (iget, ifind, ...) from the
- *      others, which share their procs.
- *
- * Results:
- *      true for a subcommand starting with "i" (none of the others do).
+ *      true for case-insensitive comparison.
  *
  * Side effects:
  *      None.
@@ -371,9 +49,9 @@ ObjvSetHandle(Ns_ObjvSpec *spec, Tcl_Interp *interp, int *objcPtr, Tcl_Obj *cons
  */
 
 static bool
-IsNocase(Tcl_Obj *subcmdObj)
+IgnoreCase(int nocase, Tcl_Obj *subcmdObj, const SetHandle *handlePtr)
 {
-    return (Tcl_GetString(subcmdObj)[0] == 'i');
+    return (nocase != 0 || Tcl_GetString(subcmdObj)[0] == 'i' || handlePtr->nocase);
 }
 
 
@@ -423,13 +101,16 @@ KeyMatches(const char *key, const char *name, bool icase)
 /*
  *----------------------------------------------------------------------
  *
- * CheckIndex --
+ * ParseFieldArgs --
  *
- *      Check a field number against the size of the set; allowEnd accepts
- *      the size itself (for delete and truncate, where it does nothing).
+ *      Parse the arguments "/setId/ /fieldNumber/" of delete, truncate,
+ *      isnull, key and value, and check the number against the size of
+ *      the set; allowEnd accepts the size itself (for delete and truncate,
+ *      where it does nothing).
  *
  * Results:
- *      TCL_OK, or TCL_ERROR with NaviServer's message.
+ *      TCL_OK with *handlePtrPtr and *indexPtr set, or TCL_ERROR with the
+ *      usage or NaviServer's message.
  *
  * Side effects:
  *      Sets the interp result on error.
@@ -438,16 +119,69 @@ KeyMatches(const char *key, const char *name, bool icase)
  */
 
 static int
-CheckIndex(Tcl_Interp *interp, Tcl_Obj *subcmdObj, const SetHandle *handlePtr, int index,
-           bool allowEnd)
+ParseFieldArgs(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool allowEnd,
+               SetHandle **handlePtrPtr, int *indexPtr)
 {
-    size_t size = Ns_SetSize(handlePtr->set);
-    int    result = TCL_OK;
+    int         result = TCL_OK;
+    Ns_ObjvSpec args[] = {
+        {"setId",       NsTclObjvSetHandle, handlePtrPtr, NULL},
+        {"fieldNumber", Ns_ObjvInt,         indexPtr,     (void *)&indexRange},
+        {NULL, NULL, NULL, NULL}
+    };
 
-    if ((size_t)index > size || ((size_t)index == size && !allowEnd)) {
-        Ns_TclPrintfResult(interp, "ns_set %s: index must be maximal the number of elements",
-                           Tcl_GetString(subcmdObj));
+    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
         result = TCL_ERROR;
+    } else {
+        size_t size = Ns_SetSize((*handlePtrPtr)->set), index = (size_t)*indexPtr;
+
+        if (index > size || (index == size && !allowEnd)) {
+            Ns_TclPrintfResult(interp, "ns_set %s: index must be maximal the number of elements",
+                               Tcl_GetString(objv[1]));
+            result = TCL_ERROR;
+        }
+    }
+    return result;
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ParseKeyArgs --
+ *
+ *      Parse the arguments "?-nocase? ?--? /setId/ /key/" of delkey, find
+ *      and unique (and their "i" variants).
+ *
+ * Results:
+ *      TCL_OK with *handlePtrPtr, *keyPtr and *icasePtr (see IgnoreCase)
+ *      set, or TCL_ERROR with the usage or "no such set".
+ *
+ * Side effects:
+ *      Sets the interp result on error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseKeyArgs(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], SetHandle **handlePtrPtr,
+             char **keyPtr, bool *icasePtr)
+{
+    int         result = TCL_OK, nocase = 0;
+    Ns_ObjvSpec opts[] = {
+        {"-nocase", Ns_ObjvBool,  &nocase, INT2PTR(1)},
+        {"--",      Ns_ObjvBreak, NULL,    NULL},
+        {NULL, NULL, NULL, NULL}
+    };
+    Ns_ObjvSpec args[] = {
+        {"setId", NsTclObjvSetHandle, handlePtrPtr, NULL},
+        {"key",   Ns_ObjvString,      keyPtr,       NULL},
+        {NULL, NULL, NULL, NULL}
+    };
+
+    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+        result = TCL_ERROR;
+    } else {
+        *icasePtr = IgnoreCase(nocase, objv[1], *handlePtrPtr);
     }
     return result;
 }
@@ -473,14 +207,10 @@ static int
 SetArrayObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+    if (NsTclParseSetId(interp, objc, objv, &handlePtr) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         const Ns_Set *set = handlePtr->set;
@@ -494,140 +224,6 @@ SetArrayObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
             Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(value ? value : "", -1));
         }
         Tcl_SetObjResult(interp, listObj);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SetCleanupObjCmd --
- *
- *      Implements "ns_set cleanup": free all dynamic sets of the interp
- *      and forget all handles.
- *
- * Results:
- *      Tcl result: empty.
- *
- * Side effects:
- *      Frees sets.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SetCleanupObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                 Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        Tcl_HashTable  *tablePtr = GetHandleTable(interp);
-        Tcl_HashEntry  *hPtr;
-        Tcl_HashSearch  search;
-
-        for (hPtr = Tcl_FirstHashEntry(tablePtr, &search); hPtr != NULL;
-             hPtr = Tcl_NextHashEntry(&search)) {
-            FreeHandleEntry(tablePtr, hPtr);
-        }
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SetCopyObjCmd --
- *
- *      Implements "ns_set copy /setId/".
- *
- * Results:
- *      Tcl result: the handle of a new dynamic copy.
- *
- * Side effects:
- *      Creates a set.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SetCopyObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-              Tcl_Obj *const objv[])
-{
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        Tcl_SetObjResult(interp, EnterSet(interp, Ns_SetCopy(handlePtr->set),
-                                          NS_TCL_SET_DYNAMIC, handlePtr->nocase));
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SetCreateObjCmd --
- *
- *      Implements "ns_set create|new ?-nocase? ?--? ?name? ?key value ...?":
- *      an odd number of words starts with the set name.  "new" implies
- *      -nocase, as in NaviServer 5.
- *
- * Results:
- *      Tcl result: the handle of the new dynamic set.
- *
- * Side effects:
- *      Creates a set.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SetCreateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                Tcl_Obj *const objv[])
-{
-    int         result = TCL_OK, nocase = 0, nargs = 0;
-    Ns_ObjvSpec opts[] = {
-        {"-nocase", Ns_ObjvBool,  &nocase, INT2PTR(1)},
-        {"--",      Ns_ObjvBreak, NULL,    NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-    Ns_ObjvSpec args[] = {
-        {"?arg", Ns_ObjvArgs, &nargs, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        int         i = objc - nargs;
-        const char *name = NULL;
-        Ns_Set     *set;
-
-        if (nargs % 2 == 1) {
-            name = Tcl_GetString(objv[i++]);
-        }
-        set = Ns_SetCreate(name);
-        for (; i + 1 < objc; i += 2) {
-            int         keyLength, valueLength;
-            const char *key = Tcl_GetStringFromObj(objv[i], &keyLength);
-            const char *value = Tcl_GetStringFromObj(objv[i + 1], &valueLength);
-
-            (void)Ns_SetPutSz(set, key, keyLength, value, valueLength);
-        }
-        Tcl_SetObjResult(interp, EnterSet(interp, set, NS_TCL_SET_DYNAMIC,
-                                          nocase != 0 || Tcl_GetString(objv[1])[0] == 'n'));
     }
     return result;
 }
@@ -655,16 +251,10 @@ static int
 SetDeleteObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, index = 0;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId",       ObjvSetHandle, &handlePtr, NULL},
-        {"fieldNumber", Ns_ObjvInt,    &index,     (void *)&indexRange},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK, index = 0;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK
-        || CheckIndex(interp, objv[1], handlePtr, index, true) != TCL_OK) {
+    if (ParseFieldArgs(interp, objc, objv, true, &handlePtr, &index) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Ns_SetDelete(handlePtr->set, index);
@@ -676,16 +266,10 @@ static int
 SetTruncateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                   Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, index = 0;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId",       ObjvSetHandle, &handlePtr, NULL},
-        {"fieldNumber", Ns_ObjvInt,    &index,     (void *)&indexRange},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK, index = 0;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK
-        || CheckIndex(interp, objv[1], handlePtr, index, true) != TCL_OK) {
+    if (ParseFieldArgs(interp, objc, objv, true, &handlePtr, &index) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Ns_SetTrunc(handlePtr->set, (size_t)index);
@@ -715,26 +299,16 @@ static int
 SetDelkeyObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, nocase = 0;
-    SetHandle  *handlePtr = NULL;
-    char       *key = NULL;
-    Ns_ObjvSpec opts[] = {
-        {"-nocase", Ns_ObjvBool,  &nocase, INT2PTR(1)},
-        {"--",      Ns_ObjvBreak, NULL,    NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-    Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvString, &key,       NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
+    char      *key = NULL;
+    bool       icase = false;
 
-    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+    if (ParseKeyArgs(interp, objc, objv, &handlePtr, &key, &icase) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        bool deleted = (nocase != 0 || IsNocase(objv[1]) || handlePtr->nocase)
-            ? Ns_SetIDeleteKey(handlePtr->set, key)
-            : Ns_SetDeleteKey(handlePtr->set, key);
+        bool deleted = icase ? Ns_SetIDeleteKey(handlePtr->set, key)
+                             : Ns_SetDeleteKey(handlePtr->set, key);
 
         Tcl_SetObjResult(interp, Tcl_NewBooleanObj(deleted));
     }
@@ -762,26 +336,15 @@ static int
 SetFindObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
               Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, nocase = 0;
-    SetHandle  *handlePtr = NULL;
-    char       *key = NULL;
-    Ns_ObjvSpec opts[] = {
-        {"-nocase", Ns_ObjvBool,  &nocase, INT2PTR(1)},
-        {"--",      Ns_ObjvBreak, NULL,    NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-    Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvString, &key,       NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
+    char      *key = NULL;
+    bool       icase = false;
 
-    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+    if (ParseKeyArgs(interp, objc, objv, &handlePtr, &key, &icase) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        int index = (nocase != 0 || IsNocase(objv[1]) || handlePtr->nocase)
-            ? Ns_SetIFind(handlePtr->set, key)
-            : Ns_SetFind(handlePtr->set, key);
+        int index = icase ? Ns_SetIFind(handlePtr->set, key) : Ns_SetFind(handlePtr->set, key);
 
         Tcl_SetObjResult(interp, Tcl_NewIntObj(index));
     }
@@ -862,7 +425,7 @@ SetFormatObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         {NULL, NULL, NULL, NULL}
     };
     Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
+        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -874,42 +437,6 @@ SetFormatObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         Tcl_DStringInit(&ds);
         FormatSet(&ds, handlePtr->set, noname == 0, lead, separator);
         Tcl_DStringResult(interp, &ds);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SetFreeObjCmd --
- *
- *      Implements "ns_set free /setId/".
- *
- * Results:
- *      Tcl result: empty.
- *
- * Side effects:
- *      Forgets the handle; frees the set when dynamic.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SetFreeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-              Tcl_Obj *const objv[])
-{
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        result = Ns_TclFreeSet(interp, Tcl_GetString(objv[2]));
     }
     return result;
 }
@@ -949,9 +476,9 @@ SetGetObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         {NULL, NULL, NULL, NULL}
     };
     Ns_ObjvSpec args[] = {
-        {"setId",    ObjvSetHandle, &handlePtr,  NULL},
-        {"key",      Ns_ObjvString, &key,        NULL},
-        {"?default", Ns_ObjvObj,    &defaultObj, NULL},
+        {"setId",    NsTclObjvSetHandle, &handlePtr,  NULL},
+        {"key",      Ns_ObjvString,      &key,        NULL},
+        {"?default", Ns_ObjvObj,         &defaultObj, NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -962,7 +489,7 @@ SetGetObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         Tcl_Obj      *listObj = Tcl_NewListObj(0, NULL);
         size_t        i;
         int           count;
-        bool          icase = (nocase != 0 || IsNocase(objv[1]) || handlePtr->nocase);
+        bool          icase = IgnoreCase(nocase, objv[1], handlePtr);
 
         for (i = 0u; i < set->size; i++) {
             const char *name = Ns_SetKey(set, i);
@@ -1015,16 +542,10 @@ static int
 SetIsnullObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, index = 0;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId",       ObjvSetHandle, &handlePtr, NULL},
-        {"fieldNumber", Ns_ObjvInt,    &index,     (void *)&indexRange},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK, index = 0;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK
-        || CheckIndex(interp, objv[1], handlePtr, index, false) != TCL_OK) {
+    if (ParseFieldArgs(interp, objc, objv, false, &handlePtr, &index) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Tcl_SetObjResult(interp, Tcl_NewBooleanObj(Ns_SetValue(handlePtr->set, index) == NULL));
@@ -1053,16 +574,10 @@ static int
 SetKeyObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
              Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, index = 0;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId",       ObjvSetHandle, &handlePtr, NULL},
-        {"fieldNumber", Ns_ObjvInt,    &index,     (void *)&indexRange},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK, index = 0;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK
-        || CheckIndex(interp, objv[1], handlePtr, index, false) != TCL_OK) {
+    if (ParseFieldArgs(interp, objc, objv, false, &handlePtr, &index) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         const char *string = (Tcl_GetString(objv[1])[0] == 'k')
@@ -1100,8 +615,8 @@ SetKeysObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     SetHandle  *handlePtr = NULL;
     char       *pattern = NULL;
     Ns_ObjvSpec args[] = {
-        {"setId",    ObjvSetHandle, &handlePtr, NULL},
-        {"?pattern", Ns_ObjvString, &pattern,   NULL},
+        {"setId",    NsTclObjvSetHandle, &handlePtr, NULL},
+        {"?pattern", Ns_ObjvString,      &pattern,   NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -1123,81 +638,6 @@ SetKeysObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(string, -1));
             }
         }
-        Tcl_SetObjResult(interp, listObj);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * CompareHandleIds --
- *
- *      qsort comparison of handles by number, so that lists come out in
- *      the order the handles were made.
- *
- * Results:
- *      <0, 0, >0.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-CompareHandleIds(const void *p1, const void *p2)
-{
-    const char    *id1 = *(const char *const *)p1, *id2 = *(const char *const *)p2;
-    unsigned long  n1 = strtoul(id1 + 1, NULL, 10), n2 = strtoul(id2 + 1, NULL, 10);
-
-    return (n1 < n2) ? -1 : ((n1 > n2) ? 1 : (int)id1[0] - (int)id2[0]);
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SetListObjCmd --
- *
- *      Implements "ns_set list".
- *
- * Results:
- *      Tcl result: the handles of the interp, oldest first.
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SetListObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-              Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        Tcl_HashTable  *tablePtr = GetHandleTable(interp);
-        Tcl_HashEntry  *hPtr;
-        Tcl_HashSearch  search;
-        const char    **ids;
-        Tcl_Obj        *listObj = Tcl_NewListObj(0, NULL);
-        int             n = 0, i;
-
-        ids = (const char **)ckalloc(sizeof(char *) * ((size_t)tablePtr->numEntries + 1u));
-        for (hPtr = Tcl_FirstHashEntry(tablePtr, &search); hPtr != NULL;
-             hPtr = Tcl_NextHashEntry(&search)) {
-            ids[n++] = Tcl_GetHashKey(tablePtr, hPtr);
-        }
-        qsort(ids, (size_t)n, sizeof(char *), CompareHandleIds);
-        for (i = 0; i < n; i++) {
-            Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(ids[i], -1));
-        }
-        ckfree((char *)ids);
         Tcl_SetObjResult(interp, listObj);
     }
     return result;
@@ -1233,15 +673,15 @@ SetMergeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         {NULL, NULL, NULL, NULL}
     };
     Ns_ObjvSpec args[] = {
-        {"setId1", ObjvSetHandle, &handle1Ptr, NULL},
-        {"setId2", ObjvSetHandle, &handle2Ptr, NULL},
+        {"setId1", NsTclObjvSetHandle, &handle1Ptr, NULL},
+        {"setId2", NsTclObjvSetHandle, &handle2Ptr, NULL},
         {NULL, NULL, NULL, NULL}
     };
 
     if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
         result = TCL_ERROR;
     } else {
-        if (nocase != 0 || IsNocase(objv[1]) || handle1Ptr->nocase) {
+        if (IgnoreCase(nocase, objv[1], handle1Ptr)) {
             Ns_SetIMerge(handle1Ptr->set, handle2Ptr->set);
         } else {
             Ns_SetMerge(handle1Ptr->set, handle2Ptr->set);
@@ -1277,8 +717,8 @@ SetMoveObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     int         result = TCL_OK;
     SetHandle  *handle1Ptr = NULL, *handle2Ptr = NULL;
     Ns_ObjvSpec args[] = {
-        {"setId1", ObjvSetHandle, &handle1Ptr, NULL},
-        {"setId2", ObjvSetHandle, &handle2Ptr, NULL},
+        {"setId1", NsTclObjvSetHandle, &handle1Ptr, NULL},
+        {"setId2", NsTclObjvSetHandle, &handle2Ptr, NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -1312,14 +752,10 @@ static int
 SetNameObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
               Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+    if (NsTclParseSetId(interp, objc, objv, &handlePtr) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         const char *name = Ns_SetName(handlePtr->set);
@@ -1350,14 +786,10 @@ static int
 SetPrintObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
 
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
+    if (NsTclParseSetId(interp, objc, objv, &handlePtr) != TCL_OK) {
         result = TCL_ERROR;
     } else {
         Tcl_DString ds;
@@ -1395,9 +827,9 @@ SetPutObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     SetHandle  *handlePtr = NULL;
     Tcl_Obj    *keyObj = NULL, *valueObj = NULL;
     Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvObj,    &keyObj,    NULL},
-        {"value", Ns_ObjvObj,    &valueObj,  NULL},
+        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
+        {"key",   Ns_ObjvObj,         &keyObj,    NULL},
+        {"value", Ns_ObjvObj,         &valueObj,  NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -1441,9 +873,9 @@ SetSizeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     int         result = TCL_OK, nrElements = -1, bufferSize = -1;
     SetHandle  *handlePtr = NULL;
     Ns_ObjvSpec args[] = {
-        {"setId",       ObjvSetHandle, &handlePtr,  NULL},
-        {"?nrElements", Ns_ObjvInt,    &nrElements, (void *)&indexRange},
-        {"?bufferSize", Ns_ObjvInt,    &bufferSize, (void *)&bufferRange},
+        {"setId",       NsTclObjvSetHandle, &handlePtr,  NULL},
+        {"?nrElements", Ns_ObjvInt,         &nrElements, (void *)&indexRange},
+        {"?bufferSize", Ns_ObjvInt,         &bufferSize, (void *)&bufferRange},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -1454,163 +886,6 @@ SetSizeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
             Ns_SetTrunc(handlePtr->set, (size_t)nrElements);
         }
         Tcl_SetObjResult(interp, Tcl_NewWideIntObj((Tcl_WideInt)Ns_SetSize(handlePtr->set)));
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SetSplitObjCmd --
- *
- *      Implements "ns_set split /setId/ ?/splitChar/?" (default "."): a
- *      field "dog.food" goes as key "food" into a new set named "dog";
- *      keys without the character go into a set without name.
- *
- * Results:
- *      Tcl result: the handles of the new dynamic sets, in order of first
- *      appearance.
- *
- * Side effects:
- *      Creates sets.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SetSplitObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-               Tcl_Obj *const objv[])
-{
-    int         result = TCL_OK;
-    SetHandle  *handlePtr = NULL;
-    char       *splitString = (char *)".";
-    Ns_ObjvSpec args[] = {
-        {"setId",      ObjvSetHandle, &handlePtr,   NULL},
-        {"?splitChar", Ns_ObjvString, &splitString, NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-
-    if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-
-    } else if (strlen(splitString) != 1u) {
-        Ns_TclPrintfResult(interp, "ns_set split: the split character must be one character"
-                           " long, provided '%s'", splitString);
-        result = TCL_ERROR;
-
-    } else {
-        const Ns_Set *set = handlePtr->set;
-        Ns_Set      **parts = (Ns_Set **)ckalloc(sizeof(Ns_Set *) * (set->size + 1u));
-        Tcl_Obj      *listObj = Tcl_NewListObj(0, NULL);
-        size_t        nparts = 0u, i, j;
-
-        for (i = 0u; i < set->size; i++) {
-            const char *key = Ns_SetKey(set, i), *sep = NULL, *name = NULL;
-            size_t      nameLength = 0u;
-            Ns_Set     *part = NULL;
-
-            if (key != NULL && (sep = strchr(key, splitString[0])) != NULL) {
-                name = key;
-                nameLength = (size_t)(sep - key);
-                key = sep + 1;
-            }
-            for (j = 0u; j < nparts && part == NULL; j++) {
-                const char *partName = Ns_SetName(parts[j]);
-
-                if ((name == NULL && partName == NULL)
-                    || (name != NULL && partName != NULL && strlen(partName) == nameLength
-                        && strncmp(partName, name, nameLength) == 0)) {
-                    part = parts[j];
-                }
-            }
-            if (part == NULL) {
-                Tcl_DString nameDs;
-
-                Tcl_DStringInit(&nameDs);
-                Tcl_DStringAppend(&nameDs, name != NULL ? name : "", (int)nameLength);
-                part = Ns_SetCreate(name != NULL ? Tcl_DStringValue(&nameDs) : NULL);
-                Tcl_DStringFree(&nameDs);
-                parts[nparts++] = part;
-            }
-            (void)Ns_SetPut(part, key, Ns_SetValue(set, i));
-        }
-        for (j = 0u; j < nparts; j++) {
-            Tcl_ListObjAppendElement(NULL, listObj,
-                                     EnterSet(interp, parts[j], NS_TCL_SET_DYNAMIC,
-                                              handlePtr->nocase));
-        }
-        ckfree((char *)parts);
-        Tcl_SetObjResult(interp, listObj);
-    }
-    return result;
-}
-
-
-/*
- *----------------------------------------------------------------------
- *
- * SetStatsObjCmd --
- *
- *      Implements "ns_set stats": counts and sizes of the interp's sets.
- *      size_* is the bytes of names, keys and values; allocated_* adds
- *      the field arrays and set structs.
- *
- * Results:
- *      Tcl result: a dict nr_dynamic size_dynamic allocated_dynamic
- *      nr_static size_static allocated_static (NaviServer's keys).
- *
- * Side effects:
- *      None.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-SetStatsObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-               Tcl_Obj *const objv[])
-{
-    int result = TCL_OK;
-
-    if (Ns_ParseObjv(NULL, NULL, interp, 2, objc, objv) != NS_OK) {
-        result = TCL_ERROR;
-    } else {
-        Tcl_HashTable  *tablePtr = GetHandleTable(interp);
-        Tcl_HashEntry  *hPtr;
-        Tcl_HashSearch  search;
-        Tcl_WideInt     stats[2][3] = {{0, 0, 0}, {0, 0, 0}};  /* [dynamic, static] */
-        Tcl_Obj        *dictObj = Tcl_NewDictObj();
-        static const char *const names[2][3] = {
-            {"nr_dynamic", "size_dynamic", "allocated_dynamic"},
-            {"nr_static",  "size_static",  "allocated_static"}
-        };
-        int             k, n;
-
-        for (hPtr = Tcl_FirstHashEntry(tablePtr, &search); hPtr != NULL;
-             hPtr = Tcl_NextHashEntry(&search)) {
-            const char   *id = Tcl_GetHashKey(tablePtr, hPtr);
-            const Ns_Set *set = ((SetHandle *)Tcl_GetHashValue(hPtr))->set;
-            Tcl_WideInt   bytes = (set->name != NULL) ? (Tcl_WideInt)strlen(set->name) : 0;
-            size_t        i;
-
-            k = (id[0] == SET_DYNAMIC) ? 0 : 1;
-            for (i = 0u; i < set->size; i++) {
-                bytes += (Ns_SetKey(set, i) != NULL) ? (Tcl_WideInt)strlen(Ns_SetKey(set, i)) : 0;
-                bytes += (Ns_SetValue(set, i) != NULL)
-                    ? (Tcl_WideInt)strlen(Ns_SetValue(set, i)) : 0;
-            }
-            stats[k][0]++;
-            stats[k][1] += bytes;
-            stats[k][2] += bytes + (Tcl_WideInt)(sizeof(Ns_Set)
-                                                 + set->maxSize * sizeof(Ns_SetField));
-        }
-        for (k = 0; k < 2; k++) {
-            for (n = 0; n < 3; n++) {
-                Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj(names[k][n], -1),
-                               Tcl_NewWideIntObj(stats[k][n]));
-            }
-        }
-        Tcl_SetObjResult(interp, dictObj);
     }
     return result;
 }
@@ -1636,26 +911,16 @@ static int
 SetUniqueObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 Tcl_Obj *const objv[])
 {
-    int         result = TCL_OK, nocase = 0;
-    SetHandle  *handlePtr = NULL;
-    char       *key = NULL;
-    Ns_ObjvSpec opts[] = {
-        {"-nocase", Ns_ObjvBool,  &nocase, INT2PTR(1)},
-        {"--",      Ns_ObjvBreak, NULL,    NULL},
-        {NULL, NULL, NULL, NULL}
-    };
-    Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvString, &key,       NULL},
-        {NULL, NULL, NULL, NULL}
-    };
+    int        result = TCL_OK;
+    SetHandle *handlePtr = NULL;
+    char      *key = NULL;
+    bool       icase = false;
 
-    if (Ns_ParseObjv(opts, args, interp, 2, objc, objv) != NS_OK) {
+    if (ParseKeyArgs(interp, objc, objv, &handlePtr, &key, &icase) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        bool unique = (nocase != 0 || IsNocase(objv[1]) || handlePtr->nocase)
-            ? Ns_SetIUnique(handlePtr->set, key)
-            : Ns_SetUnique(handlePtr->set, key);
+        bool unique = icase ? Ns_SetIUnique(handlePtr->set, key)
+                            : Ns_SetUnique(handlePtr->set, key);
 
         Tcl_SetObjResult(interp, Tcl_NewBooleanObj(unique));
     }
@@ -1695,9 +960,9 @@ SetUpdateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         {NULL, NULL, NULL, NULL}
     };
     Ns_ObjvSpec args[] = {
-        {"setId", ObjvSetHandle, &handlePtr, NULL},
-        {"key",   Ns_ObjvObj,    &keyObj,    NULL},
-        {"value", Ns_ObjvObj,    &valueObj,  NULL},
+        {"setId", NsTclObjvSetHandle, &handlePtr, NULL},
+        {"key",   Ns_ObjvObj,         &keyObj,    NULL},
+        {"value", Ns_ObjvObj,         &valueObj,  NULL},
         {NULL, NULL, NULL, NULL}
     };
 
@@ -1705,7 +970,7 @@ SetUpdateObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         result = TCL_ERROR;
     } else {
         const char *subcmd = Tcl_GetString(objv[1]);
-        bool        icase = (nocase != 0 || subcmd[0] == 'i' || handlePtr->nocase);
+        bool        icase = IgnoreCase(nocase, objv[1], handlePtr);
         bool        isUpdate = (subcmd[(subcmd[0] == 'i') ? 1 : 0] == 'u');
         const char *key = Tcl_GetString(keyObj), *value = Tcl_GetString(valueObj);
         Ns_Set     *set = handlePtr->set;
@@ -1748,15 +1013,15 @@ NsTclSetObjCmd(ClientData clientData, Tcl_Interp *interp, int objc, Tcl_Obj *con
 {
     static const Ns_SubCmdSpec subcmds[] = {
         {"array",    SetArrayObjCmd},
-        {"cleanup",  SetCleanupObjCmd},
-        {"copy",     SetCopyObjCmd},
+        {"cleanup",  NsTclSetCleanupObjCmd},
+        {"copy",     NsTclSetCopyObjCmd},
         {"cput",     SetUpdateObjCmd},
-        {"create",   SetCreateObjCmd},
+        {"create",   NsTclSetCreateObjCmd},
         {"delete",   SetDeleteObjCmd},
         {"delkey",   SetDelkeyObjCmd},
         {"find",     SetFindObjCmd},
         {"format",   SetFormatObjCmd},
-        {"free",     SetFreeObjCmd},
+        {"free",     NsTclSetFreeObjCmd},
         {"get",      SetGetObjCmd},
         {"icput",    SetUpdateObjCmd},
         {"idelkey",  SetDelkeyObjCmd},
@@ -1768,16 +1033,16 @@ NsTclSetObjCmd(ClientData clientData, Tcl_Interp *interp, int objc, Tcl_Obj *con
         {"iupdate",  SetUpdateObjCmd},
         {"key",      SetKeyObjCmd},
         {"keys",     SetKeysObjCmd},
-        {"list",     SetListObjCmd},
+        {"list",     NsTclSetListObjCmd},
         {"merge",    SetMergeObjCmd},
         {"move",     SetMoveObjCmd},
         {"name",     SetNameObjCmd},
-        {"new",      SetCreateObjCmd},
+        {"new",      NsTclSetCreateObjCmd},
         {"print",    SetPrintObjCmd},
         {"put",      SetPutObjCmd},
         {"size",     SetSizeObjCmd},
-        {"split",    SetSplitObjCmd},
-        {"stats",    SetStatsObjCmd},
+        {"split",    NsTclSetSplitObjCmd},
+        {"stats",    NsTclSetStatsObjCmd},
         {"truncate", SetTruncateObjCmd},
         {"unique",   SetUniqueObjCmd},
         {"update",   SetUpdateObjCmd},

@@ -344,18 +344,30 @@ ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
     sentBefore = chanPtr->sent;
     queuedBefore = chanPtr->sendLen - chanPtr->sendOff;
     if (queuedBefore == 0 && !buffered && len > 0) {
-        struct iovec iov = {(void *)data, len};
-        size_t       n = 0;
-        Ns_IoStatus  status = Ns_SockSend(chanPtr->sockPtr, &iov, 1, &n);
+        size_t done = 0;
 
-        if (status == NS_IO_OK) {
-            chanPtr->sent += n;
-        } else if (status == NS_IO_ERROR || status == NS_IO_EOF) {
-            Ns_SockGetError(chanPtr->sockPtr, errPtr);
-            result = TCL_ERROR;
+        /*
+         * Send until the kernel takes no more: one send may take less than
+         * it could (nsssl sends one TLS record per call).
+         */
+        while (done < len) {
+            struct iovec iov = {(void *)(data + done), len - done};
+            size_t       n = 0;
+            Ns_IoStatus  status = Ns_SockSend(chanPtr->sockPtr, &iov, 1, &n);
+
+            if (status == NS_IO_OK && n > 0) {
+                chanPtr->sent += n;
+                done += n;
+            } else {
+                if (status == NS_IO_ERROR || status == NS_IO_EOF) {
+                    Ns_SockGetError(chanPtr->sockPtr, errPtr);
+                    result = TCL_ERROR;
+                }
+                break;
+            }
         }
-        if (result == TCL_OK && n < len) {
-            Append(chanPtr, data + n, len - n);
+        if (result == TCL_OK && done < len) {
+            Append(chanPtr, data + done, len - done);
         }
     } else {
         if (len > 0) {

@@ -437,8 +437,9 @@ ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
 int
 ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
 {
-    int  result = TCL_OK;
-    bool waited = false;
+    int     result = TCL_OK;
+    bool    haveDeadline = false;
+    Ns_Time deadline;
 
     pthread_mutex_lock(&chanPtr->lock);
     if (chanPtr->closed || chanPtr->sockPtr == NULL) {
@@ -471,19 +472,25 @@ ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
         } else if (status == NS_IO_ERROR) {
             Ns_SockGetError(chanPtr->sockPtr, errPtr);
             result = TCL_ERROR;
-        } else if (Tcl_DStringLength(dsPtr) == 0 && !waited
+        } else if (Tcl_DStringLength(dsPtr) == 0
                    && chanPtr->recvTimeout.sec >= 0
                    && (chanPtr->recvTimeout.sec > 0 || chanPtr->recvTimeout.usec > 0)) {
-            Ns_Time deadline;
-            int     fd = chanPtr->sockPtr->fd;
-            bool    ready;
+            int  fd = chanPtr->sockPtr->fd;
+            bool ready;
 
-            Ns_GetMonotonicTime(&deadline);
-            Ns_IncrTime(&deadline, chanPtr->recvTimeout.sec, chanPtr->recvTimeout.usec);
+            /*
+             * Wait until the deadline, not just once: a TLS socket can be
+             * readable with no application data (a TLS 1.3 session ticket
+             * after the handshake), and the read then still wants more.
+             */
+            if (!haveDeadline) {
+                Ns_GetMonotonicTime(&deadline);
+                Ns_IncrTime(&deadline, chanPtr->recvTimeout.sec, chanPtr->recvTimeout.usec);
+                haveDeadline = true;
+            }
             pthread_mutex_unlock(&chanPtr->lock);
-            ready = WaitSocket(fd, POLLIN, &deadline);
+            ready = WaitSocket(fd, (status == NS_IO_WANT_WRITE) ? POLLOUT : POLLIN, &deadline);
             pthread_mutex_lock(&chanPtr->lock);
-            waited = true;
             if (chanPtr->closed || chanPtr->sockPtr == NULL) {
                 SetClosedError(errPtr, chanPtr->name);
                 result = TCL_ERROR;

@@ -739,6 +739,51 @@ AcceptConnections(ConnChan *chanPtr)
 
 /*
  *----------------------------------------------------------------------
+ * HasInput --
+ *
+ *      Before a read callback on a TLS channel: is there anything for the
+ *      callback's read to return?  A TLS socket turns readable for records
+ *      that carry no application data (TLS 1.3 session tickets right after
+ *      the handshake, key updates); a callback would then read "" and take
+ *      it for EOF.  So read here, into the channel's read buffer, which
+ *      the callback's read returns first.  Plain sockets need no check: a
+ *      readable one has data or EOF.
+ *
+ * Results:
+ *      false only when the socket had nothing (it would block).
+ *----------------------------------------------------------------------
+ */
+static bool
+HasInput(ConnChan *chanPtr)
+{
+    bool hasInput = true;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    if (!chanPtr->closed && chanPtr->sockPtr != NULL && chanPtr->sockPtr->tls != NULL
+        && chanPtr->readLen == 0 && !chanPtr->eof) {
+        size_t      n = 0;
+        Ns_IoStatus status;
+
+        if (chanPtr->readSize < CONNCHAN_READ_CHUNK) {
+            chanPtr->readSize = CONNCHAN_READ_CHUNK;
+            chanPtr->readBuf = ckrealloc(chanPtr->readBuf, chanPtr->readSize);
+        }
+        status = Ns_SockRecv(chanPtr->sockPtr, chanPtr->readBuf, CONNCHAN_READ_CHUNK, &n);
+        if (status == NS_IO_OK) {
+            chanPtr->readLen = n;
+            chanPtr->received += n;
+        } else if (status == NS_IO_EOF) {
+            chanPtr->eof = true;
+        } else if (status == NS_IO_WANT_READ || status == NS_IO_WANT_WRITE) {
+            hasInput = false;
+        }
+    }
+    pthread_mutex_unlock(&chanPtr->lock);
+    return hasInput;
+}
+
+/*
+ *----------------------------------------------------------------------
  * ChanEventProc --
  *
  *      The event thread's entry: flush queued bytes when writable, accept
@@ -777,6 +822,9 @@ ChanEventProc(Ns_Event *UNUSED(event), void *arg, unsigned int why)
     wants = (chanPtr->script != NULL && !chanPtr->suspended) ? chanPtr->when : 0u;
     pthread_mutex_unlock(&chanPtr->lock);
 
+    if ((why & NS_EV_READ) != 0 && (wants & NS_EV_READ) != 0 && !HasInput(chanPtr)) {
+        why &= ~NS_EV_READ;
+    }
     if (active && (why & NS_EV_READ) != 0 && (wants & NS_EV_READ) != 0) {
         active = RunCallback(chanPtr, 'r');
     }

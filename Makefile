@@ -65,15 +65,24 @@ bin/nswebsocket.so: $(MOD_OBJS) lib/libnsd.so
 
 UNIT_FLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -O1 $(WARN_FLAGS) \
               -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-UNIT_TESTS := build/tests/request_test build/tests/sockconnect_test build/tests/wsframe_test
+UNIT_TESTS := build/tests/request_test build/tests/sockconnect_test build/tests/wsframe_test \
+              build/tests/wsparser_test
 
 build/tests/request_test: tests/c/request_test.c nsd/request.c nsd/request.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(UNIT_FLAGS) -o $@ tests/c/request_test.c nsd/request.c $(LDLIBS)
 
-build/tests/wsframe_test: tests/c/wsframe_test.c nswebsocket/wsframe.c nswebsocket/wsframe.h
+# The two WebSocket engine tests share tests/c/unittest.h and the UTF-8 table.
+WS_TEST_DEPS := nswebsocket/wsframe.c nswebsocket/wsframe.h tests/c/unittest.h tests/c/utf8cases.h
+
+build/tests/wsframe_test: tests/c/wsframe_test.c $(WS_TEST_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Inswebsocket $(UNIT_FLAGS) -o $@ tests/c/wsframe_test.c \
+	    nswebsocket/wsframe.c $(LDLIBS)
+
+build/tests/wsparser_test: tests/c/wsparser_test.c $(WS_TEST_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Inswebsocket $(UNIT_FLAGS) -o $@ tests/c/wsparser_test.c \
 	    nswebsocket/wsframe.c $(LDLIBS)
 
 # sockconnect_test links lib/libnsd.so, whose sanitizer must agree with its own:

@@ -26,8 +26,21 @@ static Tcl_HashTable   channels;                                /* name -> ConnC
 static bool            tableInit = false;
 static atomic_ulong    nextChannelId = 0;
 
+/*
+ * Read callbacks owed for bytes already buffered, asked for by a script in
+ * the event thread (ConnChanSetCallback): run after the current event, so
+ * that no callback runs nested in another.  Event thread only.
+ */
+typedef struct DeferredRead {
+    ConnChan            *chanPtr;   /* referenced */
+    struct DeferredRead *nextPtr;
+} DeferredRead;
+
+static DeferredRead   *deferredHead = NULL, *deferredTail = NULL;
+
 static void ChanEventProc(Ns_Event *event, void *arg, unsigned int why);
 static void EventFree(void *arg);
+static void RunDeferredReads(void);
 
 /*
  *----------------------------------------------------------------------
@@ -567,7 +580,9 @@ EventFree(void *arg)
  *
  *      Install (or replace) the channel's callback.  Bytes already waiting
  *      in the channel (read with the request) cannot wake epoll, so a
- *      read callback is called for them at once.
+ *      read callback is called for them: as soon as the event thread gets
+ *      to it, or, when a script in the event thread set the callback,
+ *      right after the current event.
  *----------------------------------------------------------------------
  */
 static void
@@ -577,6 +592,36 @@ SyntheticRead(void *arg)
 
     ChanEventProc(NULL, chanPtr, NS_EV_READ);
     ConnChanRelease(chanPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * RunDeferredReads --
+ *
+ *      Run the read callbacks deferred by ConnChanSetCallback, unless
+ *      called from within one of them.  Event thread only.
+ *----------------------------------------------------------------------
+ */
+static void
+RunDeferredReads(void)
+{
+    static bool running = false;
+
+    if (running) {
+        return;
+    }
+    running = true;
+    while (deferredHead != NULL) {
+        DeferredRead *readPtr = deferredHead;
+
+        deferredHead = readPtr->nextPtr;
+        if (deferredHead == NULL) {
+            deferredTail = NULL;
+        }
+        SyntheticRead(readPtr->chanPtr);
+        ckfree(readPtr);
+    }
+    running = false;
 }
 
 void
@@ -596,7 +641,21 @@ ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
     ConnChanUpdateEvent(chanPtr);
     if (pending) {
         atomic_fetch_add(&chanPtr->refCount, 1);
-        Ns_EventCall(SyntheticRead, chanPtr);
+        if (Ns_EventIsEventThread()) {
+            /* Maybe inside a callback: Ns_EventCall would run it nested, at once. */
+            DeferredRead *readPtr = ckalloc(sizeof(DeferredRead));
+
+            readPtr->chanPtr = chanPtr;
+            readPtr->nextPtr = NULL;
+            if (deferredTail != NULL) {
+                deferredTail->nextPtr = readPtr;
+            } else {
+                deferredHead = readPtr;
+            }
+            deferredTail = readPtr;
+        } else {
+            Ns_EventCall(SyntheticRead, chanPtr);
+        }
     }
 }
 
@@ -803,6 +862,7 @@ ChanEventProc(Ns_Event *UNUSED(event), void *arg, unsigned int why)
         if ((why & NS_EV_READ) != 0) {
             AcceptConnections(chanPtr);
         }
+        RunDeferredReads();
         ConnChanRelease(chanPtr);
         return;
     }
@@ -841,6 +901,7 @@ ChanEventProc(Ns_Event *UNUSED(event), void *arg, unsigned int why)
         active = RunCallback(chanPtr, 't');
     }
     ConnChanUpdateEvent(chanPtr);
+    RunDeferredReads();
     ConnChanRelease(chanPtr);
 }
 

@@ -170,6 +170,7 @@ ConnChanClose(ConnChan *chanPtr)
     Tcl_HashEntry *hPtr;
     bool           wasListed = false;
     Ns_Event      *event;
+    int            debugLevel;
 
     pthread_mutex_lock(&tableLock);
     hPtr = Tcl_FindHashEntry(&channels, chanPtr->name);
@@ -183,9 +184,10 @@ ConnChanClose(ConnChan *chanPtr)
     chanPtr->closed = true;
     event = chanPtr->event;
     chanPtr->event = NULL;
+    debugLevel = chanPtr->debugLevel;
     pthread_mutex_unlock(&chanPtr->lock);
 
-    if (chanPtr->debugLevel > 0) {
+    if (debugLevel > 0) {
         Ns_Log(Notice, "ns_connchan: %s closed", chanPtr->name);
     }
     if (event != NULL) {
@@ -344,9 +346,9 @@ int
 ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
               size_t *writtenPtr, Ns_SockError *errPtr)
 {
-    int      result = TCL_OK;
+    int      result = TCL_OK, debugLevel;
     uint64_t sentBefore;
-    size_t   queuedBefore;
+    size_t   queuedBefore, queuedNow;
 
     pthread_mutex_lock(&chanPtr->lock);
     if (chanPtr->closed || chanPtr->sockPtr == NULL) {
@@ -425,11 +427,14 @@ ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
 
         *writtenPtr = (sentNow > queuedBefore) ? (size_t)(sentNow - queuedBefore) : 0;
     }
-    if (chanPtr->debugLevel > 0) {
-        Ns_Log(Notice, "ns_connchan: %s write %zu bytes: %zu sent, %zu queued", chanPtr->name,
-               len, *writtenPtr, chanPtr->sendLen - chanPtr->sendOff);
-    }
+    debugLevel = chanPtr->debugLevel;
+    queuedNow = chanPtr->sendLen - chanPtr->sendOff;
     pthread_mutex_unlock(&chanPtr->lock);
+    /* Logged without the lock: locks are never held across a log call. */
+    if (debugLevel > 0) {
+        Ns_Log(Notice, "ns_connchan: %s write %zu bytes: %zu sent, %zu queued", chanPtr->name,
+               len, *writtenPtr, queuedNow);
+    }
     ConnChanUpdateEvent(chanPtr);
     return result;
 }
@@ -450,8 +455,8 @@ ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
 int
 ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
 {
-    int     result = TCL_OK;
-    bool    haveDeadline = false;
+    int     result = TCL_OK, debugLevel;
+    bool    haveDeadline = false, eof;
     Ns_Time deadline;
 
     pthread_mutex_lock(&chanPtr->lock);
@@ -517,11 +522,13 @@ ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
         }
         break;
     }
-    if (chanPtr->debugLevel > 0) {
-        Ns_Log(Notice, "ns_connchan: %s read %d bytes%s", chanPtr->name,
-               Tcl_DStringLength(dsPtr), chanPtr->eof ? " (eof)" : "");
-    }
+    debugLevel = chanPtr->debugLevel;
+    eof = chanPtr->eof;
     pthread_mutex_unlock(&chanPtr->lock);
+    if (debugLevel > 0) {
+        Ns_Log(Notice, "ns_connchan: %s read %d bytes%s", chanPtr->name,
+               Tcl_DStringLength(dsPtr), eof ? " (eof)" : "");
+    }
     return result;
 }
 

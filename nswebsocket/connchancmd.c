@@ -273,10 +273,13 @@ ConnChanDebugObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     } else if ((chanPtr = GetChannel(interp, NULL, name)) == NULL) {
         result = TCL_ERROR;
     } else {
+        pthread_mutex_lock(&chanPtr->lock);
         if (level >= 0) {
             chanPtr->debugLevel = level;
         }
-        Tcl_SetObjResult(interp, Tcl_NewIntObj(chanPtr->debugLevel));
+        level = chanPtr->debugLevel;
+        pthread_mutex_unlock(&chanPtr->lock);
+        Tcl_SetObjResult(interp, Tcl_NewIntObj(level));
         ConnChanRelease(chanPtr);
     }
     return result;

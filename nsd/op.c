@@ -7,8 +7,9 @@
  *      static files) when none matches.
  *
  *      Registrations may change at any time from any thread; opLock (a
- *      read-write lock) protects the list, and a registration is reference
- *      counted so that a request already running it survives its removal.
+ *      mutex, held only to search or change the list) protects it, and a
+ *      registration is reference counted so that a request already running
+ *      it survives its removal.
  */
 
 #include "nsd.h"

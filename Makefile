@@ -96,6 +96,14 @@ build/tests/sockconnect_test: tests/c/sockconnect_test.c lib/libnsd.so include/n
 	$(CC) $(CPPFLAGS) $(SOCK_TEST_FLAGS) -o $@ tests/c/sockconnect_test.c -Llib -lnsd \
 	    -Wl,-rpath,'$$ORIGIN/../../lib' $(LDLIBS)
 
+# A tiny C module for tests/modules.test, built and linked like a real one.
+TEST_MODULES := build/tests/testmodule.so
+
+build/tests/testmodule.so: tests/c/testmodule.c include/ns.h lib/libnsd.so
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS_LIB) -shared -o $@ tests/c/testmodule.c -Llib -lnsd \
+	    -Wl,-rpath,'$$ORIGIN/../../lib' $(LDLIBS)
+
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
@@ -106,7 +114,7 @@ run: all
 	@mkdir -p logs
 	bin/nsd -f -t conf/nsd-config.tcl
 
-test: all unit
+test: all unit $(TEST_MODULES)
 	@sh tools/deps.sh test
 	$(TCLSH) tests/all.tcl $(TESTFLAGS)
 

@@ -371,34 +371,91 @@ Ns_ConfigGetPath(const char *server, const char *module, ...)
 
 /*
  *----------------------------------------------------------------------
- * NsTclConfigObjCmd --
+ * ConfigBoolResult, ConfigIntResult --
  *
- *      ns_config ?-bool? ?-int? ?-min /integer/? ?-max /integer/? ?-set?
- *                ?--? /section/ /key/ ?/default/?
+ *      ns_config -bool and -int: convert a configured value, or the
+ *      default when value is NULL, as NaviServer does.  A value that is
+ *      not a boolean falls back to a valid default.
  *
  * Results:
- *      The parameter's value (normalised for -bool and -int), the
- *      default when absent, or the empty string.
+ *      TCL_OK with the normalised value as result, or TCL_ERROR.
+ *----------------------------------------------------------------------
+ */
+static int
+ConfigBoolResult(Tcl_Interp *interp, const char *value, Tcl_Obj *defObj)
+{
+    int b = 0, result = TCL_ERROR;
+
+    if (value != NULL && Tcl_GetBoolean(interp, value, &b) == TCL_OK) {
+        result = TCL_OK;
+    } else if (defObj != NULL) {
+        result = Tcl_GetBooleanFromObj(interp, defObj, &b);
+    }
+    if (result == TCL_OK) {
+        Tcl_SetObjResult(interp, Tcl_NewBooleanObj(b));
+    }
+    return result;
+}
+
+static int
+ConfigIntResult(Tcl_Interp *interp, const char *value, Tcl_Obj *defObj, Tcl_WideInt minValue,
+                Tcl_WideInt maxValue)
+{
+    Tcl_Obj    *valueObj = (value != NULL) ? Tcl_NewStringObj(value, -1) : defObj;
+    Tcl_WideInt w;
+    int         result;
+
+    Tcl_IncrRefCount(valueObj);
+    result = Tcl_GetWideIntFromObj(interp, valueObj, &w);
+    if (result == TCL_OK && (w < minValue || w > maxValue)) {
+        Ns_TclPrintfResult(interp, "value '%s' out of range", Tcl_GetString(valueObj));
+        result = TCL_ERROR;
+    } else if (result == TCL_OK) {
+        Tcl_SetObjResult(interp, Tcl_NewWideIntObj(w));
+    }
+    Tcl_DecrRefCount(valueObj);
+    return result;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * NsTclConfigObjCmd --
+ *
+ *      ns_config ?-all? ?-bool? ?-int? ?-min /integer/? ?-max /integer/?
+ *                ?-exact? ?-set? ?--? /section/ /key/ ?/default/?
+ *
+ *      With NaviServer 5's semantics: keys match without regard to case
+ *      unless -exact; -all returns every value of a repeated key as a
+ *      list; -min/-max imply -int; -bool and -int refuse a repeated key.
+ *      A missing parameter gives the default as it was given, or "" (also
+ *      with -bool and -int).  -set records the default for later queries,
+ *      but only while the server starts (the config file, the module
+ *      libraries): afterwards the sections are read without a lock.
+ *
+ * Results:
+ *      The value, the default, or "".
  *----------------------------------------------------------------------
  */
 int
-NsTclConfigObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
-                  Tcl_Obj *const objv[])
+NsTclConfigObjCmd(ClientData clientData, Tcl_Interp *interp, int objc, Tcl_Obj *const objv[])
 {
-    int          isBool = 0, isInt = 0, doSet = 0;
-    Tcl_WideInt  minValue = INT64_MIN, maxValue = INT64_MAX;
-    char        *section = NULL, *key = NULL;
-    Tcl_Obj     *defObj = NULL;
-    Ns_ObjvSpec  opts[] = {
-        {"-bool", Ns_ObjvBool,    &isBool,   INT2PTR(1)},
-        {"-int",  Ns_ObjvBool,    &isInt,    INT2PTR(1)},
-        {"-min",  Ns_ObjvWideInt, &minValue, NULL},
-        {"-max",  Ns_ObjvWideInt, &maxValue, NULL},
-        {"-set",  Ns_ObjvBool,    &doSet,    INT2PTR(1)},
-        {"--",    Ns_ObjvBreak,   NULL,      NULL},
+    const NsInterp *itPtr = clientData;
+    int             all = 0, isBool = 0, isInt = 0, exact = 0, doSet = 0;
+    Tcl_WideInt     minValue = INT64_MIN, maxValue = INT64_MAX;
+    char           *section = NULL, *key = NULL;
+    Tcl_Obj        *defObj = NULL;
+    Ns_ObjvSpec     opts[] = {
+        {"-all",   Ns_ObjvBool,    &all,      INT2PTR(1)},
+        {"-bool",  Ns_ObjvBool,    &isBool,   INT2PTR(1)},
+        {"-int",   Ns_ObjvBool,    &isInt,    INT2PTR(1)},
+        {"-min",   Ns_ObjvWideInt, &minValue, NULL},
+        {"-max",   Ns_ObjvWideInt, &maxValue, NULL},
+        {"-exact", Ns_ObjvBool,    &exact,    INT2PTR(1)},
+        {"-set",   Ns_ObjvBool,    &doSet,    INT2PTR(1)},
+        {"--",     Ns_ObjvBreak,   NULL,      NULL},
         {NULL, NULL, NULL, NULL}
     };
-    Ns_ObjvSpec  args[] = {
+    Ns_ObjvSpec     args[] = {
         {"section",  Ns_ObjvString, &section, NULL},
         {"key",      Ns_ObjvString, &key,     NULL},
         {"?default", Ns_ObjvObj,    &defObj,  NULL},
@@ -409,38 +466,51 @@ NsTclConfigObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     if (Ns_ParseObjv(opts, args, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
     } else {
-        const char *value = Ns_ConfigGetValue(section, key);
-        Tcl_Obj    *valueObj = (value != NULL) ? Tcl_NewStringObj(value, -1) : defObj;
+        const Ns_Set *set = Ns_ConfigGetSection(section);
+        Tcl_Obj      *valuesObj = Tcl_NewListObj(0, NULL);
+        const char   *first = NULL;
+        int           count = 0;
 
-        if (valueObj == NULL) {
-            valueObj = Tcl_NewObj();
+        Tcl_IncrRefCount(valuesObj);
+        if (minValue != INT64_MIN || maxValue != INT64_MAX) {
+            isInt = 1;
         }
-        Tcl_IncrRefCount(valueObj);
-        if (isBool) {
-            int b;
+        for (size_t i = 0; set != NULL && i < Ns_SetSize(set); i++) {
+            const char *name = Ns_SetKey(set, i);
 
-            result = Tcl_GetBooleanFromObj(interp, valueObj, &b);
+            if ((exact ? strcmp(name, key) : strcasecmp(name, key)) == 0) {
+                if (first == NULL) {
+                    first = Ns_SetValue(set, i);
+                }
+                Tcl_ListObjAppendElement(NULL, valuesObj,
+                                         Tcl_NewStringObj(Ns_SetValue(set, i), -1));
+                count++;
+            }
+        }
+        if (count > 1 && (isBool || isInt)) {
+            Ns_TclPrintfResult(interp, "ns_config: %s flag implies a single value, but got %d"
+                               " values", isBool ? "-bool" : "-int", count);
+            result = TCL_ERROR;
+        } else if (count > 0 && isBool) {
+            result = ConfigBoolResult(interp, first, defObj);
+        } else if (count > 0 && isInt) {
+            result = ConfigIntResult(interp, first, defObj, minValue, maxValue);
+        } else if (count > 0) {
+            Tcl_SetObjResult(interp, all ? valuesObj : Tcl_NewStringObj(first, -1));
+        } else if (defObj != NULL) {
+            if (isBool) {
+                result = ConfigBoolResult(interp, NULL, defObj);
+            } else if (isInt) {
+                result = ConfigIntResult(interp, NULL, defObj, minValue, maxValue);
+            }
             if (result == TCL_OK) {
-                Tcl_SetObjResult(interp, Tcl_NewBooleanObj(b));
+                if (doSet && (itPtr == NULL || itPtr->initInterp)) {
+                    NsConfigSetDefault(section, key, Tcl_GetString(defObj));
+                }
+                Tcl_SetObjResult(interp, defObj);
             }
-        } else if (isInt || minValue != INT64_MIN || maxValue != INT64_MAX) {
-            Tcl_WideInt w;
-
-            result = Tcl_GetWideIntFromObj(interp, valueObj, &w);
-            if (result == TCL_OK && (w < minValue || w > maxValue)) {
-                Ns_TclPrintfResult(interp, "value %" TCL_LL_MODIFIER "d out of range"
-                                   " for %s/%s", w, section, key);
-                result = TCL_ERROR;
-            } else if (result == TCL_OK) {
-                Tcl_SetObjResult(interp, Tcl_NewWideIntObj(w));
-            }
-        } else {
-            Tcl_SetObjResult(interp, valueObj);
         }
-        if (result == TCL_OK && doSet && value == NULL && defObj != NULL) {
-            NsConfigSetDefault(section, key, Tcl_GetString(defObj));
-        }
-        Tcl_DecrRefCount(valueObj);
+        Tcl_DecrRefCount(valuesObj);
     }
     return result;
 }

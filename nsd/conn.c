@@ -192,24 +192,43 @@ NsConnCreate(Sock *sockPtr, const NsHttpRequest *reqPtr, int *statusPtr)
     size_t       targetLen = reqPtr->targetLen, pathLen;
     Tcl_DString  ds;
     const char  *connection;
+    bool         pathInTarget = true;
 
-    /* Absolute form: drop scheme and authority, keep the path. */
+    /*
+     * Absolute form: drop scheme and authority, keep the path.  The
+     * authority ends at the first "/" or "?": a "/" inside the query of
+     * "http://host?x=/a" is not where the path starts.
+     */
     path = target;
     pathLen = targetLen;
+    query = NULL;
     if (targetLen > 0 && target[0] != '/' && target[0] != '*') {
-        const char *p = memchr(target, ':', targetLen);
+        const char *p = memchr(target, ':', targetLen), *end = target + targetLen;
 
-        if (p != NULL && (size_t)(target + targetLen - p) > 3 && p[1] == '/' && p[2] == '/') {
-            const char *slash = memchr(p + 3, '/', (size_t)(target + targetLen - p - 3));
+        if (p != NULL && (size_t)(end - p) > 3 && p[1] == '/' && p[2] == '/') {
+            const char *q = p + 3;
 
-            path = (slash != NULL) ? slash : "/";
-            pathLen = (slash != NULL) ? (size_t)(target + targetLen - slash) : 1;
+            while (q < end && *q != '/' && *q != '?') {
+                q++;
+            }
+            if (q < end && *q == '/') {
+                path = q;
+                pathLen = (size_t)(end - q);
+            } else {
+                /* "http://host" or "http://host?query": the path is "/". */
+                path = "/";
+                pathLen = 1;
+                pathInTarget = false;
+                query = (q < end) ? q + 1 : NULL;
+            }
         }
     }
-    query = memchr(path, '?', pathLen);
-    if (query != NULL) {
-        pathLen = (size_t)(query - path);
-        query++;
+    if (pathInTarget) {
+        query = memchr(path, '?', pathLen);
+        if (query != NULL) {
+            pathLen = (size_t)(query - path);
+            query++;
+        }
     }
     Tcl_DStringInit(&ds);
     if (pathLen == 1 && path[0] == '*') {
@@ -334,6 +353,13 @@ NsConnRun(Conn *connPtr)
                                          "The requested URL cannot be accessed due to a "
                                          "system error on this server.");
             }
+        } else if (status != NS_OK) {
+            /*
+             * The handler failed after its headers went out: no last chunk
+             * and no keep-alive, so that the client sees a truncated body
+             * rather than a complete one.
+             */
+            connPtr->keepAlive = false;
         } else if (connPtr->chunked && !connPtr->responded) {
             static const char last[] = "0\r\n\r\n";
             struct iovec      iov = {(void *)last, sizeof(last) - 1};
@@ -401,11 +427,79 @@ ConnSend(Conn *connPtr, const struct iovec *iov, int iovcnt)
 
 /*
  *----------------------------------------------------------------------
+ * StatusHasNoBody --
+ *
+ * Results:
+ *      True for the statuses whose responses never have a body (1xx, 204,
+ *      304): sending one would be read as the start of the next response.
+ *----------------------------------------------------------------------
+ */
+static bool
+StatusHasNoBody(int status)
+{
+    return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * HeaderIsSafe --
+ *
+ *      May a header name or value go out as it is?  A CR or LF in it
+ *      would end the header line early and let a value (a redirect URL
+ *      from a query, say) add headers or a body of its own.
+ *----------------------------------------------------------------------
+ */
+static bool
+HeaderIsSafe(Conn *connPtr, const char *name, const char *value)
+{
+    bool safe = (strpbrk(name, "\r\n") == NULL && strpbrk(value, "\r\n") == NULL);
+
+    if (!safe) {
+        Ns_Log(Warning, "conn %" PRIuPTR ": header \"%s\" contains a line break: not sent",
+               connPtr->id, name);
+    }
+    return safe;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * OutputLength --
+ *
+ * Results:
+ *      The Content-Length a handler put into the output headers, or -1
+ *      when there is none (or it is not a number).
+ *----------------------------------------------------------------------
+ */
+static int64_t
+OutputLength(const Ns_Set *out)
+{
+    const char *value = Ns_SetIGet(out, "content-length");
+    int64_t     length = -1;
+
+    if (value != NULL && *value >= '0' && *value <= '9') {
+        char     *end;
+        long long v;
+
+        errno = 0;
+        v = strtoll(value, &end, 10);
+        if (errno == 0 && *end == '\0') {
+            length = v;
+        }
+    }
+    return length;
+}
+
+/*
+ *----------------------------------------------------------------------
  * AppendHeaders --
  *
  *      Build the status line and headers of a response into dsPtr.
- *      length < 0 means "unknown": chunked for HTTP/1.1 clients, and the
- *      end of the connection marks the end of the body for HTTP/1.0.
+ *      length < 0 means "unknown": a Content-Length the handler set in
+ *      the output headers (Ns_ConnSetLengthHeader) if any, else chunked
+ *      for HTTP/1.1 clients, and the end of the connection marks the end
+ *      of the body for HTTP/1.0.  The framing headers (Content-Length,
+ *      Transfer-Encoding) are written here only, never copied from the
+ *      output headers as well: two of them make a response unreadable.
  *----------------------------------------------------------------------
  */
 static void
@@ -413,11 +507,13 @@ AppendHeaders(Conn *connPtr, Tcl_DString *dsPtr, int status, const char *mimeTyp
               int64_t length)
 {
     const Ns_Set *out = connPtr->outputheaders;
-    bool          hasConnection = (Ns_SetIFind(out, "connection") >= 0);
-    bool          noBody = (status == 101 || status == 204 || status == 304
-                            || (status >= 100 && status < 200));
+    const char   *connection = Ns_SetIGet(out, "connection");
+    bool          noBody = StatusHasNoBody(status);
     char          buf[128];
 
+    if (length < 0) {
+        length = OutputLength(out);
+    }
     if (length < 0 && !noBody) {
         if (connPtr->versionMinor >= 1) {
             connPtr->chunked = true;
@@ -425,7 +521,8 @@ AppendHeaders(Conn *connPtr, Tcl_DString *dsPtr, int status, const char *mimeTyp
             connPtr->keepAlive = false;
         }
     }
-    if (Ns_InfoShutdownPending()) {
+    if (Ns_InfoShutdownPending()
+        || (connection != NULL && HeaderHasToken(connection, "close"))) {
         connPtr->keepAlive = false;
     }
     snprintf(buf, sizeof(buf), "HTTP/1.%d %d %s\r\n", connPtr->versionMinor == 0 ? 0 : 1,
@@ -439,7 +536,8 @@ AppendHeaders(Conn *connPtr, Tcl_DString *dsPtr, int status, const char *mimeTyp
         AppendHttpDate(dsPtr, time(NULL));
         Tcl_DStringAppend(dsPtr, "\r\n", 2);
     }
-    if (mimeType != NULL && !noBody && Ns_SetIFind(out, "content-type") < 0) {
+    if (mimeType != NULL && !noBody && Ns_SetIFind(out, "content-type") < 0
+        && HeaderIsSafe(connPtr, "Content-Type", mimeType)) {
         Tcl_DStringAppend(dsPtr, "Content-Type: ", -1);
         Tcl_DStringAppend(dsPtr, mimeType, -1);
         /* Text goes out as UTF-8: say so, as NaviServer does. */
@@ -456,14 +554,21 @@ AppendHeaders(Conn *connPtr, Tcl_DString *dsPtr, int status, const char *mimeTyp
             Tcl_DStringAppend(dsPtr, "Transfer-Encoding: chunked\r\n", -1);
         }
     }
-    if (!hasConnection && status != 101) {
+    if (connection == NULL && status != 101) {
         Tcl_DStringAppend(dsPtr, connPtr->keepAlive ? "Connection: keep-alive\r\n"
                                                     : "Connection: close\r\n", -1);
     }
     for (size_t i = 0; i < Ns_SetSize(out); i++) {
-        Tcl_DStringAppend(dsPtr, Ns_SetKey(out, i), -1);
+        const char *name = Ns_SetKey(out, i), *value = Ns_SetValue(out, i);
+
+        if (strcasecmp(name, "content-length") == 0
+            || strcasecmp(name, "transfer-encoding") == 0
+            || !HeaderIsSafe(connPtr, name, value)) {
+            continue;
+        }
+        Tcl_DStringAppend(dsPtr, name, -1);
         Tcl_DStringAppend(dsPtr, ": ", 2);
-        Tcl_DStringAppend(dsPtr, Ns_SetValue(out, i), -1);
+        Tcl_DStringAppend(dsPtr, value, -1);
         Tcl_DStringAppend(dsPtr, "\r\n", 2);
     }
     Tcl_DStringAppend(dsPtr, "\r\n", 2);
@@ -491,6 +596,10 @@ NsConnWriteHeaders(Conn *connPtr, int status, const char *mimeType, int64_t leng
         iov.iov_base = Tcl_DStringValue(&ds);
         iov.iov_len = (size_t)Tcl_DStringLength(&ds);
         result = ConnSend(connPtr, &iov, 1);
+        if (result == NS_OK && StatusHasNoBody(status)) {
+            /* Complete already: later body writes fail instead of going out. */
+            connPtr->responded = true;
+        }
         Tcl_DStringFree(&ds);
     }
     return result;
@@ -544,7 +653,7 @@ Ns_ConnWriteVData(Ns_Conn *conn, const struct iovec *iov, int iovcnt)
  * Ns_ConnReturnData --
  *
  *      Send a complete response: headers and body in one writev (no body
- *      for HEAD).  len < 0 means strlen(data).
+ *      for HEAD, 1xx, 204 and 304).  len < 0 means strlen(data).
  *----------------------------------------------------------------------
  */
 Ns_ReturnCode
@@ -558,14 +667,14 @@ Ns_ConnReturnData(Ns_Conn *conn, int status, const char *data, ssize_t len,
     size_t        length = (len < 0) ? strlen(data) : (size_t)len;
 
     if (connPtr->sockPtr != NULL && !connPtr->headersSent) {
-        bool isHead = (strcmp(connPtr->method, "HEAD") == 0);
+        bool noBody = (strcmp(connPtr->method, "HEAD") == 0 || StatusHasNoBody(status));
 
         Tcl_DStringInit(&ds);
         AppendHeaders(connPtr, &ds, status, mimeType, (int64_t)length);
         iov[0].iov_base = Tcl_DStringValue(&ds);
         iov[0].iov_len = (size_t)Tcl_DStringLength(&ds);
         iov[1].iov_base = (void *)data;
-        iov[1].iov_len = isHead ? 0 : length;
+        iov[1].iov_len = noBody ? 0 : length;
         result = ConnSend(connPtr, iov, 2);
         if (result == NS_OK) {
             connPtr->bytesSent = (int64_t)iov[1].iov_len;

@@ -175,7 +175,6 @@ void            NsRunAtShutdown(const Ns_Time *toutPtr);
 bool            NsQueueConn(NsServer *servPtr, Conn *connPtr);
 void            NsStartPool(NsServer *servPtr);
 void            NsStopPool(NsServer *servPtr, const Ns_Time *deadlinePtr);
-void            NsPoolDetached(NsServer *servPtr);
 
 /* driver.c */
 Ns_ReturnCode   NsInitDrivers(void);

@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +26,8 @@ Ns_Time     nsBootTime;
 static pthread_mutex_t stopLock = PTHREAD_MUTEX_INITIALIZER;  /* protects stopRequested */
 static pthread_cond_t  stopCond = PTHREAD_COND_INITIALIZER;
 static bool            stopRequested = false;
+/* Command mode: RequestStop writes to it so that reading stdin stops waiting. */
+static int             stopPipe[2] = {-1, -1};
 static sigset_t        handledSignals;
 
 /*
@@ -50,7 +53,8 @@ Usage(int status)
  *----------------------------------------------------------------------
  * RequestStop --
  *
- *      Wake the main thread to shut down.
+ *      Wake the main thread to shut down (in command mode, through the
+ *      stop pipe its poll() waits on).
  *----------------------------------------------------------------------
  */
 static void
@@ -60,6 +64,29 @@ RequestStop(void)
     stopRequested = true;
     pthread_cond_broadcast(&stopCond);
     pthread_mutex_unlock(&stopLock);
+    if (stopPipe[1] >= 0) {
+        /* Failing means the pipe is full: a wake-up is pending anyway. */
+        (void)!write(stopPipe[1], "x", 1);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * StopRequested --
+ *
+ * Results:
+ *      True once a signal asked for the shutdown.
+ *----------------------------------------------------------------------
+ */
+static bool
+StopRequested(void)
+{
+    bool stop;
+
+    pthread_mutex_lock(&stopLock);
+    stop = stopRequested;
+    pthread_mutex_unlock(&stopLock);
+    return stop;
 }
 
 /*
@@ -93,33 +120,94 @@ SignalThread(void *UNUSED(arg))
 
 /*
  *----------------------------------------------------------------------
+ * EvalLines --
+ *
+ *      Command mode: move the complete lines of pending (all of it at EOF)
+ *      into cmd, and evaluate cmd each time it holds a complete command.
+ *      Errors go to stderr with their stack.
+ *----------------------------------------------------------------------
+ */
+static void
+EvalLines(Tcl_Interp *interp, Tcl_DString *pendingPtr, Tcl_DString *cmdPtr, bool eof)
+{
+    const char *start = Tcl_DStringValue(pendingPtr);
+    const char *end = start + Tcl_DStringLength(pendingPtr);
+    const char *p = start;
+    Tcl_DString rest;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *lineEnd = (nl != NULL) ? nl + 1 : (eof ? end : NULL);
+
+        if (lineEnd == NULL) {
+            break;
+        }
+        Tcl_DStringAppend(cmdPtr, p, (int)(lineEnd - p));
+        p = lineEnd;
+        if (Tcl_CommandComplete(Tcl_DStringValue(cmdPtr))) {
+            if (Tcl_EvalEx(interp, Tcl_DStringValue(cmdPtr), -1, TCL_EVAL_GLOBAL) != TCL_OK) {
+                const char *info = Tcl_GetVar(interp, "errorInfo", TCL_GLOBAL_ONLY);
+
+                fprintf(stderr, "%s\n", info != NULL ? info : Tcl_GetStringResult(interp));
+            }
+            Tcl_DStringSetLength(cmdPtr, 0);
+            fflush(stdout);
+        }
+    }
+    Tcl_DStringInit(&rest);
+    Tcl_DStringAppend(&rest, p, (int)(end - p));
+    Tcl_DStringFree(pendingPtr);
+    Tcl_DStringAppend(pendingPtr, Tcl_DStringValue(&rest), Tcl_DStringLength(&rest));
+    Tcl_DStringFree(&rest);
+}
+
+/*
+ *----------------------------------------------------------------------
  * CommandMode --
  *
  *      -c: evaluate Tcl commands read from stdin in a server interp, one
  *      complete command at a time, as NaviServer's command mode does; at
- *      EOF the server shuts down.  Errors go to stderr with their stack.
+ *      EOF the server shuts down.  stdin is read with poll() together with
+ *      the stop pipe, so SIGTERM and SIGINT stop the server even while
+ *      stdin stays open (an interactive session, a test holding a pipe).
  *----------------------------------------------------------------------
  */
 static void
 CommandMode(void)
 {
     Tcl_Interp *interp = Ns_TclAllocateInterp(NULL);
-    Tcl_DString cmd;
-    char        line[8192];
+    Tcl_DString pending, cmd;
+    char        buf[8192];
+    bool        eof = false;
 
+    Tcl_DStringInit(&pending);
     Tcl_DStringInit(&cmd);
-    while (fgets(line, sizeof(line), stdin) != NULL && !stopRequested) {
-        Tcl_DStringAppend(&cmd, line, -1);
-        if (Tcl_CommandComplete(Tcl_DStringValue(&cmd))) {
-            if (Tcl_EvalEx(interp, Tcl_DStringValue(&cmd), -1, TCL_EVAL_GLOBAL) != TCL_OK) {
-                const char *info = Tcl_GetVar(interp, "errorInfo", TCL_GLOBAL_ONLY);
+    while (!eof && !StopRequested()) {
+        struct pollfd pfd[2] = {{0, POLLIN, 0}, {stopPipe[0], POLLIN, 0}};
+        ssize_t       n;
 
-                fprintf(stderr, "%s\n", info != NULL ? info : Tcl_GetStringResult(interp));
+        if (poll(pfd, stopPipe[0] >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
             }
-            Tcl_DStringSetLength(&cmd, 0);
-            fflush(stdout);
+            Ns_Log(Error, "nsd: command mode: poll: %s", strerror(errno));
+            break;
         }
+        if (pfd[0].revents == 0) {
+            continue;
+        }
+        n = read(0, buf, sizeof(buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+        if (n > 0) {
+            Tcl_DStringAppend(&pending, buf, (int)n);
+        } else {
+            eof = true;
+        }
+        EvalLines(interp, &pending, &cmd, eof);
     }
+    Tcl_DStringFree(&pending);
     Tcl_DStringFree(&cmd);
     Tcl_DeleteInterp(interp);
 }
@@ -307,6 +395,10 @@ Ns_Main(int argc, char **argv)
     sigaddset(&handledSignals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &handledSignals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (commandMode && pipe2(stopPipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        Ns_Log(Warning, "nsd: command mode: pipe: %s: signals wait for stdin", strerror(errno));
+        stopPipe[0] = stopPipe[1] = -1;
+    }
     pthread_create(&signalThread, NULL, SignalThread, NULL);
     pthread_detach(signalThread);
 

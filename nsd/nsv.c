@@ -358,9 +358,13 @@ NsTclNsvSetObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     } else if (valueObj != NULL) {
         Bucket     *bucketPtr;
         Array      *arrayPtr = LockArray(interp, arrayObj, true, &bucketPtr);
-        Tcl_Obj    *oldObj = GetVarObj(arrayPtr, key), *resultObj = valueObj;
+        Tcl_Obj    *oldObj = NULL, *resultObj = valueObj;
         int         length;
         const char *bytes = Tcl_GetStringFromObj(valueObj, &length);
+
+        if (doDefault != 0 || doReset != 0) {
+            oldObj = GetVarObj(arrayPtr, key);
+        }
 
         if (doDefault != 0 && oldObj != NULL) {
             resultObj = oldObj;

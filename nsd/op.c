@@ -7,8 +7,9 @@
  *      static files) when none matches.
  *
  *      Registrations may change at any time from any thread; opLock (a
- *      read-write lock) protects the list, and a registration is reference
- *      counted so that a request already running it survives its removal.
+ *      mutex, held only to search or change the list) protects it, and a
+ *      registration is reference counted so that a request already running
+ *      it survives its removal.
  */
 
 #include "nsd.h"
@@ -87,21 +88,38 @@ OpRelease(Op *opPtr)
  *----------------------------------------------------------------------
  * Unlink --
  *
- *      Remove the registrations of method+url (with inherit: all below url
- *      too is not touched; only the exact registration goes).  Called with
- *      opLock held; returns the removed ops chained through nextPtr.
+ *      Remove registrations of method on this server.  With recurse, all
+ *      at url or below it go, whatever their flags; otherwise only the one
+ *      at exactly url with the same NS_OP_NOINHERIT flag: as in NaviServer,
+ *      an inheriting and a non-inheriting registration of the same URL
+ *      live side by side.  Called with opLock held.
+ *
+ * Results:
+ *      The removed ops, chained through nextPtr (release them after
+ *      unlocking).
  *----------------------------------------------------------------------
  */
 static Op *
-Unlink(NsServer *servPtr, const char *method, const char *url)
+Unlink(NsServer *servPtr, const char *method, const char *url, unsigned int flags,
+       bool recurse)
 {
-    Op **opPtrPtr = &ops, *removed = NULL;
+    Op   **opPtrPtr = &ops, *removed = NULL;
+    size_t urlLen = strlen(url);
 
     while (*opPtrPtr != NULL) {
-        Op *opPtr = *opPtrPtr;
+        Op  *opPtr = *opPtrPtr;
+        bool match = (opPtr->servPtr == servPtr && strcmp(opPtr->method, method) == 0);
 
-        if (opPtr->servPtr == servPtr && strcmp(opPtr->method, method) == 0
-            && strcmp(opPtr->url, url) == 0) {
+        if (match && recurse) {
+            /* "/a" covers "/a" and "/a/...", never "/ab"; "/" covers all. */
+            match = (strncmp(opPtr->url, url, urlLen) == 0
+                     && (opPtr->url[urlLen] == '\0' || opPtr->url[urlLen] == '/'
+                         || (urlLen == 1 && url[0] == '/')));
+        } else if (match) {
+            match = (strcmp(opPtr->url, url) == 0
+                     && (opPtr->flags & NS_OP_NOINHERIT) == (flags & NS_OP_NOINHERIT));
+        }
+        if (match) {
             *opPtrPtr = opPtr->nextPtr;
             opPtr->nextPtr = removed;
             removed = opPtr;
@@ -157,7 +175,7 @@ Ns_RegisterRequest(const char *server, const char *method, const char *url,
     opPtr->refCount = 1;
 
     pthread_mutex_lock(&opLock);
-    replaced = Unlink(servPtr, opPtr->method, opPtr->url);
+    replaced = Unlink(servPtr, opPtr->method, opPtr->url, flags, false);
     opPtr->nextPtr = ops;
     ops = opPtr;
     pthread_mutex_unlock(&opLock);
@@ -166,23 +184,31 @@ Ns_RegisterRequest(const char *server, const char *method, const char *url,
 
 /*
  *----------------------------------------------------------------------
- * NsUnregisterRequest --
+ * UnregisterRequest, NsUnregisterRequest --
  *
- *      Remove the registration of method+url.
+ *      Remove the registration of method+url: the inheriting one, or with
+ *      inherit false the -noinherit one; with recurse, every registration
+ *      of method at url or below it.
  *----------------------------------------------------------------------
  */
-void
-NsUnregisterRequest(NsServer *servPtr, const char *method, const char *url,
-                    bool UNUSED(inherit))
+static void
+UnregisterRequest(NsServer *servPtr, const char *method, const char *url, bool inherit,
+                  bool recurse)
 {
     char *norm = NormalizeUrl(url);
     Op   *removed;
 
     pthread_mutex_lock(&opLock);
-    removed = Unlink(servPtr, method, norm);
+    removed = Unlink(servPtr, method, norm, inherit ? 0u : NS_OP_NOINHERIT, recurse);
     pthread_mutex_unlock(&opLock);
     ReleaseList(removed);
     ckfree(norm);
+}
+
+void
+NsUnregisterRequest(NsServer *servPtr, const char *method, const char *url, bool inherit)
+{
+    UnregisterRequest(servPtr, method, url, inherit, false);
 }
 
 /*
@@ -215,6 +241,33 @@ Matches(const Op *opPtr, const char *url)
 
 /*
  *----------------------------------------------------------------------
+ * MoreSpecific --
+ *
+ *      Does opPtr match a request more specifically than best (both
+ *      match it)?  A longer URL wins; for the same URL, a -noinherit
+ *      registration beats an inheriting one, and a named method beats
+ *      "*", so that the order of registration never decides.
+ *----------------------------------------------------------------------
+ */
+static bool
+MoreSpecific(const Op *opPtr, const Op *best)
+{
+    bool opExact = (opPtr->flags & NS_OP_NOINHERIT) != 0;
+    bool bestExact = (best->flags & NS_OP_NOINHERIT) != 0;
+    bool opAny = (strcmp(opPtr->method, "*") == 0);
+    bool bestAny = (strcmp(best->method, "*") == 0);
+
+    if (opPtr->urlLen != best->urlLen) {
+        return opPtr->urlLen > best->urlLen;
+    }
+    if (opExact != bestExact) {
+        return opExact;
+    }
+    return bestAny && !opAny;
+}
+
+/*
+ *----------------------------------------------------------------------
  * NsDispatch --
  *
  *      Run the most specific request proc for the connection, or the fast
@@ -236,7 +289,7 @@ NsDispatch(Conn *connPtr)
             && (strcmp(opPtr->method, connPtr->method) == 0
                 || strcmp(opPtr->method, "*") == 0)
             && Matches(opPtr, connPtr->url)
-            && (best == NULL || opPtr->urlLen > best->urlLen)) {
+            && (best == NULL || MoreSpecific(opPtr, best))) {
             best = opPtr;
         }
     }
@@ -384,7 +437,7 @@ NsTclUnRegisterOpObjCmd(ClientData clientData, Tcl_Interp *interp, int objc,
     if (Ns_ParseObjv(opts, args, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
     } else {
-        NsUnregisterRequest(itPtr->servPtr, method, url, noinherit == 0);
+        UnregisterRequest(itPtr->servPtr, method, url, noinherit == 0, recurse != 0);
     }
     return result;
 }

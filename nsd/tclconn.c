@@ -156,6 +156,41 @@ BasicAuth(const Conn *connPtr, int which)
 
 /*
  *----------------------------------------------------------------------
+ * ConnClose --
+ *
+ *      ns_conn close: finish the response (an empty 204 when nothing was
+ *      sent, the last chunk of a chunked one) and close the socket now,
+ *      so that the client sees the end at once and later writes fail with
+ *      "connection already closed".
+ *----------------------------------------------------------------------
+ */
+static void
+ConnClose(Conn *connPtr)
+{
+    Sock *sockPtr = connPtr->sockPtr;
+
+    if (!connPtr->headersSent) {
+        (void)Ns_ConnReturnStatus(connPtr, 204);
+    } else if (connPtr->chunked && !connPtr->responded) {
+        static const char last[] = "0\r\n\r\n";
+        struct iovec      iov = {(void *)last, sizeof(last) - 1};
+
+        if (Ns_SockSendAll(&sockPtr->base, &iov, 1, NULL) == NS_OK) {
+            connPtr->responded = true;
+        }
+    }
+    /* The body lives in the sock's buffer: keep a copy for ns_conn content. */
+    connPtr->contentCopy = ckalloc(connPtr->contentLength + 1);
+    memcpy(connPtr->contentCopy, connPtr->content, connPtr->contentLength);
+    connPtr->contentCopy[connPtr->contentLength] = '\0';
+    connPtr->content = connPtr->contentCopy;
+    connPtr->sockPtr = NULL;
+    connPtr->keepAlive = false;
+    NsSockRelease(sockPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
  * NsTclConnObjCmd --
  *
  *      ns_conn /subcommand/ ?/arg .../?
@@ -224,10 +259,7 @@ NsTclConnObjCmd(ClientData clientData, Tcl_Interp *interp, int objc, Tcl_Obj *co
         if (NsTclConnSock(clientData, interp) == NULL) {
             result = TCL_ERROR;
         } else {
-            connPtr->keepAlive = false;
-            if (!connPtr->headersSent) {
-                (void)Ns_ConnReturnStatus(connPtr, 204);
-            }
+            ConnClose(connPtr);
         }
         break;
     case CContent: {
@@ -257,10 +289,12 @@ NsTclConnObjCmd(ClientData clientData, Tcl_Interp *interp, int objc, Tcl_Obj *co
                                      (const unsigned char *)connPtr->content + offset,
                                      (int)len));
             } else {
-                Tcl_DString ds;
+                Tcl_Encoding utf8 = Tcl_GetEncoding(NULL, "utf-8");
+                Tcl_DString  ds;
 
-                Tcl_ExternalToUtfDString(Tcl_GetEncoding(NULL, "utf-8"),
-                                         connPtr->content + offset, (int)len, &ds);
+                /* Each Tcl_GetEncoding takes a reference: give it back. */
+                Tcl_ExternalToUtfDString(utf8, connPtr->content + offset, (int)len, &ds);
+                Tcl_FreeEncoding(utf8);
                 Tcl_DStringResult(interp, &ds);
             }
         }

@@ -396,14 +396,10 @@ AppendRangeBound(Tcl_DString *dsPtr, int64_t bound, bool isMax)
 static int
 FindOption(const Ns_ObjvSpec *optSpec, Tcl_Obj *wordObj)
 {
-    static const Tcl_ObjType *byteArrayTypePtr = NULL;
-    int                       result = -1;
+    int result = -1;
 
-    if (byteArrayTypePtr == NULL) {
-        /* A benign race: every thread stores the same pointer. */
-        byteArrayTypePtr = Tcl_GetObjType("bytearray");
-    }
-    if (wordObj->bytes != NULL || wordObj->typePtr != byteArrayTypePtr) {
+    if (wordObj->bytes != NULL || wordObj->typePtr == NULL
+        || strcmp(wordObj->typePtr->name, "bytearray") != 0) {
         const char *word = Tcl_GetString(wordObj);
 
         if (word[0] == '-') {

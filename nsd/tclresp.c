@@ -259,7 +259,11 @@ NsTclWriteObjCmd(ClientData clientData, Tcl_Interp *interp, int objc, Tcl_Obj *c
             && NsConnWriteHeaders(connPtr, 200, "text/html; charset=utf-8", -1) != NS_OK) {
             result = ReturnResult(interp, NS_ERROR);
         } else if (strcmp(connPtr->method, "HEAD") == 0) {
-            connPtr->responded = !connPtr->chunked;
+            /*
+             * A HEAD response has no body, not even the last chunk of a
+             * chunked one: it is complete once its headers are out.
+             */
+            connPtr->responded = true;
         } else {
             result = ReturnResult(interp, Ns_ConnWriteVData(connPtr, iov, n));
         }

@@ -640,7 +640,7 @@ TakeThread(Tcl_Interp *interp, const char *handle)
         hPtr = Tcl_FindHashEntry(&threadTable, (const char *)addr);
         if (hPtr != NULL) {
             recPtr = Tcl_GetHashValue(hPtr);
-            if (pthread_equal(recPtr->tid, pthread_self())) {
+            if (recPtr == currentThreadPtr) {
                 recPtr = NULL;
                 isSelf = true;
             } else {

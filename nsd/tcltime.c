@@ -782,7 +782,8 @@ NsTclTimeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl
         result = TCL_ERROR;
     } else {
         /* "seconds" and "microseconds" share a proc that tells them apart. */
-        result = procs[idx](INT2PTR(idx == 7), interp, objc, objv);
+        result = procs[idx](INT2PTR(strcmp(subcmds[idx], "microseconds") == 0), interp, objc,
+                            objv);
     }
     return result;
 }

@@ -32,74 +32,119 @@ proc ::nstest::wait {varName ms} {
 }
 
 #
-# nstest::start --
+# nstest::prepare --
 #
-#       Start an nsd in the foreground with a fresh directory under
-#       tests/out.  Options:
-#           -config script   appended to the generated config (Tcl, may use
-#                            $server, $home, $root)
-#           -pages dict      files to create under pages/: name -> content
-#           -modules dict    ns/server/$server/modules entries
-#       Returns a handle (a dict) with pid, port, home, log, chan.
+#       Make a fresh server directory under tests/out and write its config,
+#       without starting anything.  Options:
+#           -config script      appended to the generated config (Tcl, may use
+#                               $server, $home, $root)
+#           -pages dict         files to create under pages/: name -> content
+#           -modules dict       ns/server/$server/modules entries
+#           -driverparams dict  ns/module/http parameters (override the
+#                               defaults address 127.0.0.1, port 0)
+#           -serverparams dict  ns/server/$server parameters (override the
+#                               defaults minthreads 2, maxthreads 5,
+#                               enabletclpages true)
+#           -parameters dict    ns/parameters entries (override the defaults)
+#           -tcl dict           files to create under modules/tcl/ (name ->
+#                               content, e.g. mymod/init.tcl); when given,
+#                               that directory is the server's module
+#                               library (ns/server/$server/tcl library)
+#       Returns a dict with home and config (the config file's path).
 #
-proc ::nstest::start {args} {
+proc ::nstest::prepare {args} {
     variable root
-    variable nsd
     variable outdir
     variable counter
-    variable servers
 
-    array set opt {-config "" -pages {} -modules {} -driverparams {}}
+    array set opt {-config "" -pages {} -modules {} -driverparams {} -serverparams {}
+        -parameters {} -tcl {}}
     array set opt $args
     set home [file join $outdir "[file rootname [file tail [info script]]]-[pid]-[incr counter]"]
     file delete -force $home
     file mkdir $home/logs $home/pages
     foreach {name content} $opt(-pages) {
-        file mkdir [file dirname $home/pages/$name]
-        set f [open $home/pages/$name w]
-        fconfigure $f -translation binary
-        puts -nonewline $f $content
-        close $f
+        writeFile $home/pages/$name $content
     }
-    set modules ""
-    foreach {name value} $opt(-modules) {
-        append modules "    ns_param [list $name] [list $value]\n"
+    set library $root/tcl
+    if {[llength $opt(-tcl)] > 0} {
+        set library $home/modules/tcl
+        file mkdir $library
+        foreach {name content} $opt(-tcl) {
+            writeFile $library/$name $content
+        }
     }
-    set driverParams ""
-    foreach {name value} $opt(-driverparams) {
-        append driverParams "    ns_param [list $name] [list $value]\n"
-    }
-    set config [string map [list @HOME@ $home @ROOT@ $root @MODULES@ $modules \
-                                @DRIVER@ $driverParams] {
+    set parameters [dict merge [dict create home $home tcllibrary $root/tcl \
+                                    shutdowntimeout 5s] $opt(-parameters)]
+    set driver [dict merge {address 127.0.0.1 port 0} $opt(-driverparams)]
+    set serverParams [dict merge {minthreads 2 maxthreads 5 enabletclpages true} \
+                          $opt(-serverparams)]
+    set config [string map [list @HOME@ $home @ROOT@ $root @LIBRARY@ $library \
+                                @PARAMETERS@ [Params $parameters] \
+                                @MODULES@ [Params $opt(-modules)] \
+                                @DRIVER@ [Params $driver] \
+                                @SERVER@ [Params $serverParams]] {
         set home   {@HOME@}
         set root   {@ROOT@}
         set server test
         ns_section ns/parameters {
-            ns_param home            $home
-            ns_param tcllibrary      $root/tcl
-            ns_param shutdowntimeout 5s
-        }
+@PARAMETERS@        }
         ns_section ns/modules { ns_param http nssock }
         ns_section ns/module/http {
-            ns_param address 127.0.0.1
-            ns_param port    0
 @DRIVER@        }
         ns_section ns/servers { ns_param $server "test server" }
         ns_section ns/server/$server {
-            ns_param minthreads     2
-            ns_param maxthreads     5
-            ns_param enabletclpages true
-        }
+@SERVER@        }
         ns_section ns/server/$server/fastpath { ns_param pagedir pages }
-        ns_section ns/server/$server/tcl { ns_param library $root/tcl }
+        ns_section ns/server/$server/tcl { ns_param library {@LIBRARY@} }
         ns_section ns/server/$server/modules {
 @MODULES@        }
     }]
     append config \n $opt(-config) \n
-    set f [open $home/nsd-config.tcl w]
-    puts $f $config
-    close $f
+    writeFile $home/nsd-config.tcl $config
+    return [dict create home $home config $home/nsd-config.tcl]
+}
 
+#
+# nstest::Params --
+#
+#       ns_param lines for the pairs of a dict (keys may repeat in a list).
+#
+proc ::nstest::Params {pairs} {
+    set lines ""
+    foreach {name value} $pairs {
+        append lines "            ns_param [list $name] [list $value]\n"
+    }
+    return $lines
+}
+
+#
+# nstest::writeFile --
+#
+#       Create a file (and its directory) with exactly these bytes.
+#
+proc ::nstest::writeFile {path content} {
+    file mkdir [file dirname $path]
+    set f [open $path w]
+    fconfigure $f -translation binary
+    puts -nonewline $f $content
+    close $f
+}
+
+#
+# nstest::start --
+#
+#       Start an nsd in the foreground with a fresh directory under
+#       tests/out (the options are those of nstest::prepare).  Waits, with
+#       a watchdog, until it logs "nsd: ready".
+#       Returns a handle (a dict) with pid, port, ports (driver -> port),
+#       home, log, chan.
+#
+proc ::nstest::start {args} {
+    variable nsd
+    variable servers
+
+    set home [dict get [prepare {*}$args] home]
     set chan [open |[list $nsd -f -t $home/nsd-config.tcl 2>@1] r]
     fconfigure $chan -blocking 0 -buffering line
     set h [dict create pid [pid $chan] home $home chan $chan log $home/logs/nsd.log \
@@ -121,6 +166,57 @@ proc ::nstest::start {args} {
     }
     lappend servers $h
     return $h
+}
+
+#
+# nstest::run --
+#
+#       Run nsd with the given arguments to its end, with a watchdog:
+#           nstest::run ?-timeout ms? ?-input data? ?--? nsd-arg ...
+#       (-timeout defaults to 20000; the process is killed when it passes;
+#       -input is its stdin, empty by default).
+#       Returns a dict: status (exit status, or "timeout") and output
+#       (stdout and stderr together).
+#
+proc ::nstest::run {args} {
+    variable nsd
+    set ms 20000
+    set input ""
+    while {[llength $args] > 0} {
+        switch -- [lindex $args 0] {
+            -timeout { set ms [lindex $args 1]; set args [lrange $args 2 end] }
+            -input   { set input [lindex $args 1]; set args [lrange $args 2 end] }
+            --       { set args [lrange $args 1 end]; break }
+            default  { break }
+        }
+    }
+    set chan [open |[list $nsd {*}$args << $input 2>@1] r]
+    fconfigure $chan -blocking 0
+    set ::nstest::runOut($chan) ""
+    set ::nstest::runDone($chan) ""
+    fileevent $chan readable [list apply {{chan} {
+        append ::nstest::runOut($chan) [read $chan]
+        if {[eof $chan]} {
+            fileevent $chan readable {}
+            set ::nstest::runDone($chan) eof
+        }
+    }} $chan]
+    set status 0
+    if {![wait ::nstest::runDone($chan) $ms]} {
+        catch {exec kill -KILL {*}[pid $chan]}
+        set status timeout
+    }
+    fconfigure $chan -blocking 1
+    if {[catch {close $chan} msg opts] && $status ne "timeout"} {
+        set code [dict get $opts -errorcode]
+        if {[lindex $code 0] in {CHILDSTATUS CHILDKILLED}} {
+            set status [lindex $code 2]
+        }
+    }
+    set output $::nstest::runOut($chan)
+    unset ::nstest::runOut($chan) ::nstest::runDone($chan)
+    ReportSanitizer $output "nsd $args"
+    return [dict create status $status output $output]
 }
 
 #
@@ -179,32 +275,64 @@ proc ::nstest::waitOutput {h pattern {ms 10000}} {
 #       exit.  Returns the exit status ("timeout" when it did not exit).
 #
 proc ::nstest::stop {h {signal TERM} {ms 20000}} {
+    catch {exec kill -$signal [dict get $h pid]}
+    return [waitExit $h $ms]
+}
+
+#
+# nstest::waitExit --
+#
+#       Wait, without signalling it, until a server started by nstest::start
+#       exits (its output reaches EOF), for at most ms milliseconds; it is
+#       killed when it does not.  Returns the exit status, the signal name
+#       when a signal killed it, or "timeout".
+#
+proc ::nstest::waitExit {h {ms 20000}} {
     variable servers
     set chan [dict get $h chan]
     set idx [lsearch -exact $servers $h]
     if {$idx >= 0} {
         set servers [lreplace $servers $idx $idx]
     }
-    catch {exec kill -$signal [dict get $h pid]}
     if {![info exists ::nstest::exited($chan)]} {
-        set ::nstest::ready($chan) ""
-        if {![wait ::nstest::ready($chan) $ms]} {
-            catch {exec kill -KILL [dict get $h pid]}
-            catch {close $chan}
-            return timeout
+        set deadline [expr {[clock milliseconds] + $ms}]
+        while {![info exists ::nstest::exited($chan)]} {
+            set left [expr {$deadline - [clock milliseconds]}]
+            if {$left <= 0} {
+                catch {exec kill -KILL [dict get $h pid]}
+                catch {close $chan}
+                return timeout
+            }
+            set ::nstest::ready($chan) ""
+            wait ::nstest::ready($chan) $left
         }
     }
     fconfigure $chan -blocking 1
     set status 0
     if {[catch {close $chan} msg opts]} {
         set code [dict get $opts -errorcode]
-        if {[lindex $code 0] eq "CHILDSTATUS"} {
-            set status [lindex $code 2]
-        } elseif {[lindex $code 0] eq "CHILDKILLED"} {
+        if {[lindex $code 0] in {CHILDSTATUS CHILDKILLED}} {
             set status [lindex $code 2]
         }
     }
+    ReportSanitizer $::nstest::output($chan) [dict get $h home]
     return $status
+}
+
+#
+# nstest::ReportSanitizer --
+#
+#       Show what AddressSanitizer, LeakSanitizer or UBSan wrote into a
+#       server's output (the tests only read its log lines), so that a run
+#       of the suite under --enable-sanitizers shows every finding.
+#
+proc ::nstest::ReportSanitizer {output what} {
+    set found [regexp -all -inline -line {^.*(?:ERROR: \w+Sanitizer|runtime error:|WARNING: \w+Sanitizer).*$} $output]
+    if {[llength $found] > 0} {
+        puts "==== sanitizer report from nsd ($what):"
+        puts $output
+        flush stdout
+    }
 }
 
 #
@@ -233,7 +361,8 @@ proc ::nstest::connect {port} {
 #
 # nstest::readAll --
 #
-#       Read from a socket until EOF or ms pass; returns what came.
+#       Read from a socket until EOF or ms pass; returns what came (check
+#       [eof $s] to tell the two apart).
 #
 proc ::nstest::readAll {s {ms 10000}} {
     fconfigure $s -blocking 0
@@ -251,6 +380,8 @@ proc ::nstest::readAll {s {ms 10000}} {
         }
     }} $s]
     wait ::nstest::done($s) $ms
+    # After a timeout the handler must not stay: it would eat later data.
+    fileevent $s readable {}
     set data $::nstest::buf($s)
     unset ::nstest::buf($s) ::nstest::done($s)
     fconfigure $s -blocking 1
@@ -274,42 +405,50 @@ proc ::nstest::raw {port data {ms 10000}} {
 #
 # nstest::readResponse --
 #
-#       Read one HTTP response from a blocking socket: a dict with status,
-#       headers (lower-case names) and body (Content-Length, chunked, or
-#       until EOF).
+#       Read one HTTP response from a socket: a dict with status, headers
+#       (lower-case names), body (Content-Length, chunked, or until EOF)
+#       and version.  Reads wait in the event loop, so a server that never
+#       answers is an error after ms milliseconds, not a hung test.  The
+#       socket is left blocking; bytes after the response (a pipelined
+#       answer) stay in its buffer.
 #
-proc ::nstest::readResponse {s {method GET}} {
-    fconfigure $s -translation binary -blocking 1
-    set line [gets $s]
-    if {![regexp {^HTTP/1\.([01]) (\d+) } $line -> minor status]} {
-        error "bad status line \"$line\""
-    }
-    set headers {}
-    while {[gets $s line] > 0} {
-        set line [string trimright $line \r]
-        if {$line eq ""} {
-            break
+proc ::nstest::readResponse {s {method GET} {ms 10000}} {
+    fconfigure $s -translation binary -blocking 0
+    set deadline [expr {[clock milliseconds] + $ms}]
+    try {
+        set line [string trimright [Gets $s $deadline] \r]
+        if {![regexp {^HTTP/1\.([01]) (\d+) } $line -> minor status]} {
+            error "bad status line \"$line\""
         }
-        regexp {^([^:]+):\s*(.*)$} $line -> name value
-        dict lappend headers [string tolower $name] $value
-    }
-    set body ""
-    if {$method eq "HEAD" || $status in {101 204 304}} {
-        # no body
-    } elseif {[dict exists $headers content-length]} {
-        set body [read $s [lindex [dict get $headers content-length] 0]]
-    } elseif {[dict exists $headers transfer-encoding]} {
+        set headers {}
         while {1} {
-            set size [expr 0x[string trim [gets $s]]]
-            if {$size == 0} {
-                gets $s
+            set line [string trimright [Gets $s $deadline] \r]
+            if {$line eq ""} {
                 break
             }
-            append body [read $s $size]
-            gets $s
+            regexp {^([^:]+):\s*(.*)$} $line -> name value
+            dict lappend headers [string tolower $name] $value
         }
-    } else {
-        set body [read $s]
+        set body ""
+        if {$method eq "HEAD" || $status in {101 204 304} || $status < 200} {
+            # no body
+        } elseif {[dict exists $headers content-length]} {
+            set body [Read $s [lindex [dict get $headers content-length] 0] $deadline]
+        } elseif {[dict exists $headers transfer-encoding]} {
+            while {1} {
+                set size [expr 0x[string trim [Gets $s $deadline]]]
+                if {$size == 0} {
+                    Gets $s $deadline
+                    break
+                }
+                append body [Read $s $size $deadline]
+                Gets $s $deadline
+            }
+        } else {
+            set body [Read $s -1 $deadline]
+        }
+    } finally {
+        fconfigure $s -blocking 1
     }
     foreach name [dict keys $headers] {
         if {[llength [dict get $headers $name]] == 1} {
@@ -320,11 +459,69 @@ proc ::nstest::readResponse {s {method GET}} {
 }
 
 #
+# nstest::Gets, nstest::Read --
+#
+#       A line (without its LF), or size bytes (-1: up to EOF), from a
+#       non-blocking socket, waiting in the event loop until the deadline
+#       (clock milliseconds).  An early EOF or the deadline is an error.
+#
+proc ::nstest::Gets {s deadline} {
+    while {[gets $s line] < 0} {
+        if {[eof $s]} {
+            error "connection closed by the server"
+        }
+        WaitReadable $s $deadline
+    }
+    return $line
+}
+
+proc ::nstest::Read {s size deadline} {
+    set data ""
+    while {$size < 0 || [string length $data] < $size} {
+        if {$size < 0} {
+            append data [read $s]
+        } else {
+            append data [read $s [expr {$size - [string length $data]}]]
+        }
+        if {$size >= 0 && [string length $data] >= $size} {
+            break
+        }
+        if {[eof $s]} {
+            if {$size < 0} {
+                break
+            }
+            error "connection closed by the server after [string length $data] of $size bytes"
+        }
+        WaitReadable $s $deadline
+    }
+    return $data
+}
+
+proc ::nstest::WaitReadable {s deadline} {
+    set left [expr {$deadline - [clock milliseconds]}]
+    if {$left <= 0} {
+        error "timeout waiting for the server"
+    }
+    set ::nstest::readable($s) ""
+    fileevent $s readable [list set ::nstest::readable($s) 1]
+    set id [after $left [list set ::nstest::readable($s) timeout]]
+    vwait ::nstest::readable($s)
+    after cancel $id
+    fileevent $s readable {}
+    set what $::nstest::readable($s)
+    unset ::nstest::readable($s)
+    if {$what eq "timeout"} {
+        error "timeout waiting for the server"
+    }
+}
+
+#
 # nstest::http --
 #
 #       One HTTP request on a new connection:
 #           nstest::http ?-method M? ?-headers {n v ...}? ?-body b? ?-version 1.1?
 #                        port path
+#       A Host header in -headers replaces the default one.
 #       Returns the response dict of readResponse.
 #
 proc ::nstest::http {args} {
@@ -333,7 +530,10 @@ proc ::nstest::http {args} {
     array set opt {-method GET -headers {} -body "" -version 1.1}
     array set opt [lrange $args 0 end-2]
     set s [connect $port]
-    set req "$opt(-method) $path HTTP/$opt(-version)\r\nHost: 127.0.0.1:$port\r\n"
+    set req "$opt(-method) $path HTTP/$opt(-version)\r\n"
+    if {[lsearch -nocase [dict keys $opt(-headers)] host] < 0} {
+        append req "Host: 127.0.0.1:$port\r\n"
+    }
     append req "Connection: close\r\n"
     foreach {n v} $opt(-headers) {
         append req "$n: $v\r\n"
@@ -483,4 +683,81 @@ proc ::nstest::https {args} {
     } finally {
         tlsClose $chan
     }
+}
+
+#
+# nstest::waitFor --
+#
+#       Wait, in the event loop, until the expression (evaluated in the
+#       caller's scope) is true, polling every 20 ms for at most ms
+#       milliseconds: a watchdog around an event the test cannot get a
+#       callback for.  Returns 1 when it became true.
+#
+proc ::nstest::waitFor {expression {ms 10000}} {
+    set deadline [expr {[clock milliseconds] + $ms}]
+    while {![uplevel 1 [list expr $expression]]} {
+        if {[clock milliseconds] >= $deadline} {
+            return 0
+        }
+        set ::nstest::tick ""
+        set id [after 20 {set ::nstest::tick 1}]
+        vwait ::nstest::tick
+        after cancel $id
+    }
+    return 1
+}
+
+#
+# nstest::evalPage --
+#
+#       The content of a Tcl page that evaluates the request body in the
+#       connection interp and answers with a list: the return code, the
+#       result and the errorcode.  Tests that call server commands from
+#       the client side put it into -pages as eval.tcl.
+#
+set ::nstest::evalPage {
+    set code [catch {uplevel #0 [ns_conn content]} result opts]
+    set errorCode [expr {$code == 1 ? [dict get $opts -errorcode] : ""}]
+    ns_return 200 text/plain [list $code $result $errorCode]
+}
+
+#
+# nstest::eval --
+#
+#       Evaluate a script in a connection interp of the server (through the
+#       eval.tcl page, see evalPage).  Returns {code result errorcode}.
+#
+proc ::nstest::eval {port script {path /eval.tcl}} {
+    set r [http -method POST -body $script $port $path]
+    if {[dict get $r status] != 200} {
+        error "eval page answered [dict get $r status]: [dict get $r body]"
+    }
+    return [encoding convertfrom utf-8 [dict get $r body]]
+}
+
+#
+# nstest::headerLines --
+#
+#       The head of a raw response with the Date header left out, as a
+#       list of lines (for comparing whole responses).
+#
+proc ::nstest::headerLines {reply} {
+    set head [lindex [split [string map {\r\n\r\n \x00} $reply] \x00] 0]
+    set lines {}
+    foreach line [split [string map {\r\n \n} $head] \n] {
+        if {![string match -nocase "date:*" $line]} {
+            lappend lines $line
+        }
+    }
+    return $lines
+}
+
+#
+# nstest::bodyOf --
+#
+#       What follows the head of a raw response.
+#
+proc ::nstest::bodyOf {reply} {
+    set i [string first \r\n\r\n $reply]
+    return [expr {$i < 0 ? "" : [string range $reply [expr {$i + 4}] end]}]
 }

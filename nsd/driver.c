@@ -24,6 +24,7 @@
 #define READ_BUDGET       65536    /* bytes read per sock per wake-up: fairness */
 #define ACCEPT_BUDGET     64       /* connections accepted per wake-up */
 #define TIMER_INTERVAL_MS 200      /* how often deadlines are checked */
+#define EARLY_PARSE_LIMIT 16384    /* heads up to this size are parsed at each line end */
 
 static Driver *firstDrvPtr = NULL;
 
@@ -519,7 +520,9 @@ SockRead(Driver *drvPtr, Sock *sockPtr)
  *      head again each time (a slow client could make the server do
  *      quadratic work).  Only the new bytes are scanned here, for the empty
  *      line that ends a head or for a line or line count past the limits
- *      (which the parser then reports as 414 or 431).
+ *      (which the parser then reports as 414 or 431).  A small head is also
+ *      parsed at each line end, so that a malformed line is refused at once;
+ *      that costs at most EARLY_PARSE_LIMIT bytes per line.
  *
  * Results:
  *      true when the parser should run now.
@@ -529,6 +532,7 @@ static bool
 HeadMayBeReady(const Driver *drvPtr, Sock *sockPtr)
 {
     const Ns_Driver *d = &drvPtr->base;
+    bool             newLine = false;
 
     if (sockPtr->state != SOCK_READ_HEAD) {
         return true;
@@ -552,10 +556,13 @@ HeadMayBeReady(const Driver *drvPtr, Sock *sockPtr)
                 || lineLen > (size_t)d->maxline + 1) {
                 return true;
             }
+            newLine = newLine || !empty;
         }
     }
     sockPtr->scanned = sockPtr->len;
-    return (sockPtr->len - sockPtr->lineStart > (size_t)d->maxline + 1);
+    /* A small head is checked line by line: a malformed line is refused at once. */
+    return (newLine && sockPtr->len <= EARLY_PARSE_LIMIT)
+        || (sockPtr->len - sockPtr->lineStart > (size_t)d->maxline + 1);
 }
 
 /*

@@ -793,6 +793,7 @@ Ns_ConnDetachSock(Ns_Conn *conn, char **leftoverPtr, size_t *leftoverLenPtr)
     newPtr = ckalloc(sizeof(Ns_Sock));
     *newPtr = sockPtr->base;
     /* The fd (and TLS state) now belong to newPtr; free the rest. */
+    NsSockForget(sockPtr->drvPtr);
     ckfree(sockPtr->buf);
     ckfree(sockPtr);
     connPtr->sockPtr = NULL;

@@ -317,8 +317,26 @@ NsSockRelease(Sock *sockPtr)
     if (sockPtr->base.fd >= 0) {
         Ns_SockClose(&sockPtr->base);
     }
+    NsSockForget(sockPtr->drvPtr);
     ckfree(sockPtr->buf);
     ckfree(sockPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * NsSockForget --
+ *
+ *      A sock of the driver is gone (closed, or detached by the
+ *      application): it no longer counts against maxsock.  A driver that
+ *      stopped accepting at maxsock is woken to accept again.
+ *----------------------------------------------------------------------
+ */
+void
+NsSockForget(Driver *drvPtr)
+{
+    if (atomic_fetch_sub(&drvPtr->nopen, 1) == drvPtr->base.maxsock) {
+        Wake(drvPtr);
+    }
 }
 
 /*
@@ -366,6 +384,14 @@ DriverThread(void *arg)
                 SockRead(drvPtr, tag);
             }
         }
+        if (drvPtr->acceptPaused && atomic_load(&drvPtr->nopen) < drvPtr->base.maxsock) {
+            struct epoll_event ev;
+
+            ev.events = EPOLLIN;
+            ev.data.ptr = &listenTag;
+            epoll_ctl(drvPtr->epollFd, EPOLL_CTL_ADD, drvPtr->base.listenFd, &ev);
+            drvPtr->acceptPaused = false;
+        }
         Ns_GetMonotonicTime(&now);
         if (Ns_TimeToMilliseconds(&now) - Ns_TimeToMilliseconds(&lastCheck)
             >= TIMER_INTERVAL_MS) {
@@ -402,9 +428,16 @@ SockAccept(Driver *drvPtr)
         Sock       *sockPtr;
         Ns_IoStatus status;
 
-        if (drvPtr->nsocks >= drvPtr->base.maxsock) {
+        if (atomic_load(&drvPtr->nopen) >= drvPtr->base.maxsock) {
+            /*
+             * Leave new connections in the backlog until a sock closes: the
+             * listening fd leaves the (level-triggered) epoll set meanwhile,
+             * or the thread would spin on it.
+             */
             Ns_Log(Warning, "%s: maxsock %d reached, not accepting", drvPtr->base.moduleName,
                    drvPtr->base.maxsock);
+            epoll_ctl(drvPtr->epollFd, EPOLL_CTL_DEL, drvPtr->base.listenFd, NULL);
+            drvPtr->acceptPaused = true;
             break;
         }
         sockPtr = ckalloc(sizeof(Sock));
@@ -422,6 +455,7 @@ SockAccept(Driver *drvPtr)
             ckfree(sockPtr);
             break;
         }
+        atomic_fetch_add(&drvPtr->nopen, 1);
         sockPtr->servPtr = NsGetServer(drvPtr->base.server);
         sockPtr->handshakeDone = (drvPtr->base.procs->handshakeProc == NULL);
         sockPtr->state = SOCK_READ_HEAD;
@@ -822,7 +856,7 @@ SockLink(Driver *drvPtr, Sock *sockPtr)
         drvPtr->socksPtr->prevPtr = sockPtr;
     }
     drvPtr->socksPtr = sockPtr;
-    drvPtr->nsocks++;
+
 }
 
 static void
@@ -837,7 +871,7 @@ SockUnlink(Driver *drvPtr, Sock *sockPtr)
         sockPtr->nextPtr->prevPtr = sockPtr->prevPtr;
     }
     sockPtr->nextPtr = sockPtr->prevPtr = NULL;
-    drvPtr->nsocks--;
+
 }
 
 static void

@@ -76,9 +76,10 @@ typedef struct Driver {
     pthread_mutex_t  lock;          /* protects the two fields below */
     Sock            *returnedPtr;   /* socks back from connection threads */
     bool             stopping;
+    atomic_int       nopen;         /* open socks, wherever they are; not detached ones */
     /* Driver thread only: */
-    Sock            *socksPtr;      /* open socks */
-    int              nsocks;
+    Sock            *socksPtr;      /* socks being read or waiting for keep-alive */
+    bool             acceptPaused;  /* listen fd out of epoll: maxsock reached */
 } Driver;
 
 /*
@@ -182,6 +183,7 @@ Ns_ReturnCode   NsStartDrivers(void);
 void            NsStopDrivers(void);
 void            NsSockReturn(Sock *sockPtr);         /* keep-alive: back to the driver */
 void            NsSockRelease(Sock *sockPtr);        /* close and free */
+void            NsSockForget(Driver *drvPtr);        /* a sock left: maxsock bookkeeping */
 /* nssock.c */
 const Ns_DriverProcs *NsSockDriverProcs(void);
 Ns_Driver      *NsSockClientDriver(void);             /* of outgoing plain socks */

@@ -734,11 +734,111 @@ RunCallback(ConnChan *chanPtr, char reason)
 
 /*
  *----------------------------------------------------------------------
+ * StartAccepted --
+ *
+ *      Make a channel of a connection accepted on a listening channel (its
+ *      TLS handshake done) and run the listen script with its name; a true
+ *      result keeps the new channel, anything else closes it.  Event
+ *      thread only.
+ *----------------------------------------------------------------------
+ */
+static void
+StartAccepted(const char *server, const char *listenScript, Ns_Sock *sockPtr)
+{
+    ConnChan   *newPtr = ConnChanCreate(server, sockPtr, sockPtr->peer, NULL, NULL);
+    Tcl_Interp *interp = Ns_TclThreadInterp(server);
+    Tcl_DString script;
+    int         keep = 0;
+
+    Tcl_DStringInit(&script);
+    Tcl_DStringAppend(&script, listenScript, -1);
+    Tcl_DStringAppendElement(&script, newPtr->name);
+    if (Tcl_EvalEx(interp, Tcl_DStringValue(&script), Tcl_DStringLength(&script),
+                   TCL_EVAL_GLOBAL) != TCL_OK) {
+        Ns_TclLogErrorInfo(interp, "ns_connchan listen callback");
+    } else if (Tcl_GetBooleanFromObj(NULL, Tcl_GetObjResult(interp), &keep) != TCL_OK) {
+        keep = 0;
+    }
+    Tcl_ResetResult(interp);
+    Tcl_DStringFree(&script);
+    if (!keep) {
+        ConnChanClose(newPtr);
+    }
+    ConnChanRelease(newPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Handshake --
+ *
+ *      The server side of the TLS handshake of a connection accepted on a
+ *      listening channel, driven by its own event so that the event thread
+ *      never waits for a client: a client that stalls in the handshake
+ *      would otherwise hold up every channel.  When the handshake is done,
+ *      the connection becomes a channel (StartAccepted); when it fails or
+ *      the driver's recvwait passes without progress, it is closed.
+ *----------------------------------------------------------------------
+ */
+typedef struct Handshake {
+    Ns_Sock  *sockPtr;          /* NULL once it belongs to a channel */
+    Ns_Event *event;
+    char     *server;           /* of the listening channel */
+    char     *script;           /* its listen script */
+    char      listenName[32];   /* its name, for the log */
+    Ns_Time   timeout;          /* the listening driver's recvwait */
+} Handshake;
+
+static void
+HandshakeFree(void *arg)
+{
+    Handshake *hsPtr = arg;
+
+    Ns_SockDestroy(hsPtr->sockPtr);
+    ckfree(hsPtr->server);
+    ckfree(hsPtr->script);
+    ckfree(hsPtr);
+}
+
+static void
+HandshakeEventProc(Ns_Event *UNUSED(event), void *arg, unsigned int why)
+{
+    Handshake  *hsPtr = arg;
+    Ns_IoStatus status = NS_IO_ERROR;
+
+    if ((why & (NS_EV_TIMEOUT | NS_EV_EXIT)) == 0) {
+        status = Ns_SockHandshake(hsPtr->sockPtr);
+    }
+    if (status == NS_IO_WANT_READ || status == NS_IO_WANT_WRITE) {
+        Ns_EventSet(hsPtr->event, (status == NS_IO_WANT_READ) ? NS_EV_READ : NS_EV_WRITE,
+                    &hsPtr->timeout);
+        return;
+    }
+    /*
+     * Done: out of epoll at once (in the event thread Ns_EventSet applies
+     * immediately, a destroy only later), so that the channel's own event
+     * can add the same fd.
+     */
+    Ns_EventSet(hsPtr->event, 0, NULL);
+    Ns_EventDestroy(hsPtr->event);
+    if (status == NS_IO_OK) {
+        Ns_Sock *sockPtr = hsPtr->sockPtr;
+
+        hsPtr->sockPtr = NULL;
+        StartAccepted(hsPtr->server, hsPtr->script, sockPtr);
+    } else if ((why & NS_EV_EXIT) == 0) {
+        Ns_Log(Notice, "ns_connchan listen %s: TLS handshake with %s failed%s",
+               hsPtr->listenName, hsPtr->sockPtr->peer,
+               (why & NS_EV_TIMEOUT) != 0 ? ": timeout" : "");
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
  * AcceptConnections --
  *
- *      A listening channel is readable: accept each waiting connection into
- *      a new channel and run the listen script with its name; a true
- *      result keeps the new channel, anything else closes it.
+ *      A listening channel is readable: accept each waiting connection,
+ *      and make it a channel (StartAccepted) at once, or for TLS once its
+ *      handshake is done (Handshake).
  *----------------------------------------------------------------------
  */
 static void
@@ -747,10 +847,7 @@ AcceptConnections(ConnChan *chanPtr)
     for (int i = 0; i < 64; i++) {
         Ns_SockError err;
         Ns_Sock     *sockPtr;
-        ConnChan    *newPtr;
-        Tcl_Interp  *interp;
-        Tcl_DString  script;
-        int          keep = 0;
+        char        *script;
 
         memset(&err, 0, sizeof(err));
         sockPtr = Ns_SockAccept(chanPtr->listenDriver, chanPtr->listenFd, &err);
@@ -760,46 +857,23 @@ AcceptConnections(ConnChan *chanPtr)
             }
             break;
         }
-        if (sockPtr->tls != NULL) {
-            Ns_IoStatus status;
-            Ns_Time     deadline;
-
-            /* Short and bounded: a listener for TLS is rare and must not stall all. */
-            Ns_GetMonotonicTime(&deadline);
-            Ns_IncrTime(&deadline, 2, 0);
-            while ((status = Ns_SockHandshake(sockPtr)) == NS_IO_WANT_READ
-                   || status == NS_IO_WANT_WRITE) {
-                if (!WaitSocket(sockPtr->fd, status == NS_IO_WANT_READ ? POLLIN : POLLOUT,
-                                &deadline)) {
-                    break;
-                }
-            }
-            if (status != NS_IO_OK) {
-                Ns_Log(Notice, "ns_connchan listen %s: TLS handshake with %s failed",
-                       chanPtr->name, sockPtr->peer);
-                Ns_SockDestroy(sockPtr);
-                continue;
-            }
-        }
-        newPtr = ConnChanCreate(chanPtr->server, sockPtr, sockPtr->peer, NULL, NULL);
-        interp = Ns_TclThreadInterp(chanPtr->server);
-        Tcl_DStringInit(&script);
         pthread_mutex_lock(&chanPtr->lock);
-        Tcl_DStringAppend(&script, chanPtr->script != NULL ? chanPtr->script : "", -1);
+        script = ns_strdup(chanPtr->script != NULL ? chanPtr->script : "");
         pthread_mutex_unlock(&chanPtr->lock);
-        Tcl_DStringAppendElement(&script, newPtr->name);
-        if (Tcl_EvalEx(interp, Tcl_DStringValue(&script), Tcl_DStringLength(&script),
-                       TCL_EVAL_GLOBAL) != TCL_OK) {
-            Ns_TclLogErrorInfo(interp, "ns_connchan listen callback");
-        } else if (Tcl_GetBooleanFromObj(NULL, Tcl_GetObjResult(interp), &keep) != TCL_OK) {
-            keep = 0;
+        if (sockPtr->tls != NULL) {
+            Handshake *hsPtr = ckalloc(sizeof(Handshake));
+
+            hsPtr->sockPtr = sockPtr;
+            hsPtr->server = ns_strdup(chanPtr->server);
+            hsPtr->script = script;
+            snprintf(hsPtr->listenName, sizeof(hsPtr->listenName), "%s", chanPtr->name);
+            hsPtr->timeout = chanPtr->listenDriver->recvwait;
+            hsPtr->event = Ns_EventCreate(sockPtr->fd, HandshakeEventProc, HandshakeFree, hsPtr);
+            HandshakeEventProc(hsPtr->event, hsPtr, NS_EV_READ);
+        } else {
+            StartAccepted(chanPtr->server, script, sockPtr);
+            ckfree(script);
         }
-        Tcl_ResetResult(interp);
-        Tcl_DStringFree(&script);
-        if (!keep) {
-            ConnChanClose(newPtr);
-        }
-        ConnChanRelease(newPtr);
     }
 }
 

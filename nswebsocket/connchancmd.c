@@ -470,7 +470,7 @@ HasCompleteFrame(const char *buf, size_t len)
  *      complete.  Fragmented data frames are collected until the last one.
  *
  * Results:
- *      TCL_OK with the dict, the empty string at EOF with nothing buffered,
+ *      TCL_OK with the dict, the empty string at EOF without a whole frame,
  *      or TCL_ERROR (a malformed frame header).
  *----------------------------------------------------------------------
  */
@@ -509,6 +509,15 @@ ReadFrame(Tcl_Interp *interp, ConnChan *chanPtr)
         Tcl_SetErrorCode(interp, "NS", "WS", "PROTOCOL", (char *)0);
         Tcl_DecrRefCount(dictObj);
         result = TCL_ERROR;
+    } else if ((hdrLen == 0 || chanPtr->readLen - (size_t)hdrLen < hdr.payloadLength)
+               && chanPtr->eof) {
+        /*
+         * The rest of the frame can never come: EOF, as a plain read says
+         * it.  An "incomplete" here would have a read callback called for
+         * the EOF again and again, never learning of it.
+         */
+        Tcl_DecrRefCount(dictObj);
+        dictObj = Tcl_NewObj();
     } else if (hdrLen == 0 || chanPtr->readLen - (size_t)hdrLen < hdr.payloadLength) {
         Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("fin", 3), Tcl_NewIntObj(0));
         Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("frame", 5),

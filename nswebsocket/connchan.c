@@ -148,7 +148,8 @@ ConnChanRelease(ConnChan *chanPtr)
     ckfree(chanPtr->threadName);
     ckfree(chanPtr->driverName);
     ckfree(chanPtr->clientData);
-    ckfree(chanPtr->sendBuf);
+    ConnChanDropQueue(chanPtr);
+    ckfree(chanPtr->queue);
     ckfree(chanPtr->readBuf);
     ckfree(chanPtr->fragments);
     ckfree(chanPtr->script);
@@ -222,318 +223,6 @@ ConnChanLookupError(Tcl_Interp *interp, const char *name)
 
 /*
  *----------------------------------------------------------------------
- * SetSockError --
- *
- *      Fill an Ns_SockError from a sock's last error, or for a closed
- *      channel.
- *----------------------------------------------------------------------
- */
-static void
-SetClosedError(Ns_SockError *errPtr, const char *name)
-{
-    snprintf(errPtr->message, sizeof(errPtr->message), "channel \"%s\" is closed", name);
-    snprintf(errPtr->errorCode, sizeof(errPtr->errorCode), "NS CLOSED CHANNEL %s", name);
-}
-
-/*
- *----------------------------------------------------------------------
- * Flush --
- *
- *      Send what the send buffer holds, as far as the kernel takes it.
- *      Called with the channel's lock held.
- *
- * Results:
- *      TCL_OK, or TCL_ERROR with *errPtr filled (the peer is gone).
- *----------------------------------------------------------------------
- */
-static int
-Flush(ConnChan *chanPtr, Ns_SockError *errPtr)
-{
-    int result = TCL_OK;
-
-    while (chanPtr->sendOff < chanPtr->sendLen) {
-        struct iovec iov;
-        size_t       n = 0;
-        Ns_IoStatus  status;
-
-        iov.iov_base = chanPtr->sendBuf + chanPtr->sendOff;
-        iov.iov_len = chanPtr->sendLen - chanPtr->sendOff;
-        status = Ns_SockSend(chanPtr->sockPtr, &iov, 1, &n);
-        if (status == NS_IO_OK) {
-            chanPtr->sendOff += n;
-            chanPtr->sent += n;
-        } else if (status == NS_IO_WANT_READ || status == NS_IO_WANT_WRITE) {
-            break;
-        } else {
-            Ns_SockGetError(chanPtr->sockPtr, errPtr);
-            result = TCL_ERROR;
-            break;
-        }
-    }
-    if (chanPtr->sendOff == chanPtr->sendLen) {
-        chanPtr->sendOff = chanPtr->sendLen = 0;
-    }
-    return result;
-}
-
-/*
- *----------------------------------------------------------------------
- * Append --
- *
- *      Add bytes to the end of the send buffer, compacting it first.
- *      Called with the channel's lock held.
- *----------------------------------------------------------------------
- */
-static void
-Append(ConnChan *chanPtr, const char *data, size_t len)
-{
-    if (chanPtr->sendOff > 0) {
-        memmove(chanPtr->sendBuf, chanPtr->sendBuf + chanPtr->sendOff,
-                chanPtr->sendLen - chanPtr->sendOff);
-        chanPtr->sendLen -= chanPtr->sendOff;
-        chanPtr->sendOff = 0;
-    }
-    if (chanPtr->sendLen + len > chanPtr->sendSize) {
-        chanPtr->sendSize = (chanPtr->sendLen + len) * 2;
-        chanPtr->sendBuf = ckrealloc(chanPtr->sendBuf, chanPtr->sendSize);
-    }
-    memcpy(chanPtr->sendBuf + chanPtr->sendLen, data, len);
-    chanPtr->sendLen += len;
-}
-
-/*
- *----------------------------------------------------------------------
- * WaitSocket --
- *
- *      Wait for the channel's socket (lock not held) until ready or the
- *      deadline.
- *
- * Results:
- *      true when ready, false when the deadline passed.
- *----------------------------------------------------------------------
- */
-static bool
-WaitSocket(int fd, short events, const Ns_Time *deadlinePtr)
-{
-    Ns_Time       now, left;
-    struct pollfd pfd;
-
-    Ns_GetMonotonicTime(&now);
-    if (Ns_DiffTime(deadlinePtr, &now, &left) <= 0) {
-        return false;
-    }
-    pfd.fd = fd;
-    pfd.events = events;
-    return poll(&pfd, 1, (int)Ns_TimeToMilliseconds(&left)) > 0;
-}
-
-/*
- *----------------------------------------------------------------------
- * ConnChanWrite --
- *
- *      Write a message: straight to the socket when nothing is queued,
- *      otherwise behind what is.  What the kernel does not take stays in
- *      the send buffer; the event thread sends it when the socket becomes
- *      writable.  With a -sendtimeout set, wait that long for the buffer to
- *      drain.  With buffered, only queue.
- *
- * Results:
- *      TCL_OK with *writtenPtr = bytes of this message the kernel took, or
- *      TCL_ERROR with *errPtr (NS_TIMEOUT when the buffer did not drain).
- *----------------------------------------------------------------------
- */
-int
-ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
-              size_t *writtenPtr, Ns_SockError *errPtr)
-{
-    int      result = TCL_OK, debugLevel;
-    uint64_t sentBefore;
-    size_t   queuedBefore, queuedNow;
-
-    pthread_mutex_lock(&chanPtr->lock);
-    if (chanPtr->closed || chanPtr->sockPtr == NULL) {
-        pthread_mutex_unlock(&chanPtr->lock);
-        SetClosedError(errPtr, chanPtr->name);
-        return TCL_ERROR;
-    }
-    sentBefore = chanPtr->sent;
-    queuedBefore = chanPtr->sendLen - chanPtr->sendOff;
-    if (queuedBefore == 0 && !buffered && len > 0) {
-        size_t done = 0;
-
-        /*
-         * Send until the kernel takes no more: one send may take less than
-         * it could (nsssl sends one TLS record per call).
-         */
-        while (done < len) {
-            struct iovec iov = {(void *)(data + done), len - done};
-            size_t       n = 0;
-            Ns_IoStatus  status = Ns_SockSend(chanPtr->sockPtr, &iov, 1, &n);
-
-            if (status == NS_IO_OK && n > 0) {
-                chanPtr->sent += n;
-                done += n;
-            } else {
-                if (status == NS_IO_ERROR || status == NS_IO_EOF) {
-                    Ns_SockGetError(chanPtr->sockPtr, errPtr);
-                    result = TCL_ERROR;
-                }
-                break;
-            }
-        }
-        if (result == TCL_OK && done < len) {
-            Append(chanPtr, data + done, len - done);
-        }
-    } else {
-        if (len > 0) {
-            Append(chanPtr, data, len);
-        }
-        if (!buffered) {
-            result = Flush(chanPtr, errPtr);
-        }
-    }
-
-    /* A -sendtimeout of 0 means "do not wait", as -receivetimeout 0 does for reads. */
-    if (result == TCL_OK && !buffered && chanPtr->sendLen > chanPtr->sendOff
-        && chanPtr->sendTimeout.sec >= 0
-        && (chanPtr->sendTimeout.sec > 0 || chanPtr->sendTimeout.usec > 0)) {
-        Ns_Time deadline;
-        int     fd = chanPtr->sockPtr->fd;
-
-        Ns_GetMonotonicTime(&deadline);
-        Ns_IncrTime(&deadline, chanPtr->sendTimeout.sec, chanPtr->sendTimeout.usec);
-        while (result == TCL_OK && chanPtr->sendLen > chanPtr->sendOff && !chanPtr->closed) {
-            bool ready;
-
-            pthread_mutex_unlock(&chanPtr->lock);
-            ready = WaitSocket(fd, POLLOUT, &deadline);
-            pthread_mutex_lock(&chanPtr->lock);
-            if (chanPtr->closed || chanPtr->sockPtr == NULL) {
-                SetClosedError(errPtr, chanPtr->name);
-                result = TCL_ERROR;
-            } else if (!ready) {
-                snprintf(errPtr->message, sizeof(errPtr->message),
-                         "timeout: %zu bytes could not be sent",
-                         chanPtr->sendLen - chanPtr->sendOff);
-                snprintf(errPtr->errorCode, sizeof(errPtr->errorCode), "NS_TIMEOUT");
-                result = TCL_ERROR;
-            } else {
-                result = Flush(chanPtr, errPtr);
-            }
-        }
-    }
-    {
-        uint64_t sentNow = chanPtr->sent - sentBefore;
-
-        *writtenPtr = (sentNow > queuedBefore) ? (size_t)(sentNow - queuedBefore) : 0;
-    }
-    debugLevel = chanPtr->debugLevel;
-    queuedNow = chanPtr->sendLen - chanPtr->sendOff;
-    pthread_mutex_unlock(&chanPtr->lock);
-    /* Logged without the lock: locks are never held across a log call. */
-    if (debugLevel > 0) {
-        Ns_Log(Notice, "ns_connchan: %s write %zu bytes: %zu sent, %zu queued", chanPtr->name,
-               len, *writtenPtr, queuedNow);
-    }
-    ConnChanUpdateEvent(chanPtr);
-    return result;
-}
-
-/*
- *----------------------------------------------------------------------
- * ConnChanRead --
- *
- *      Read what is available: bytes kept from earlier (the rest of the
- *      request after detach), then the socket until it would block.  With
- *      -receivetimeout set, wait that long when nothing is there yet.
- *
- * Results:
- *      TCL_OK with the bytes appended to dsPtr (none at EOF), or TCL_ERROR
- *      with *errPtr.
- *----------------------------------------------------------------------
- */
-int
-ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
-{
-    int     result = TCL_OK, debugLevel;
-    bool    haveDeadline = false, eof;
-    Ns_Time deadline;
-
-    pthread_mutex_lock(&chanPtr->lock);
-    if (chanPtr->closed || chanPtr->sockPtr == NULL) {
-        pthread_mutex_unlock(&chanPtr->lock);
-        SetClosedError(errPtr, chanPtr->name);
-        return TCL_ERROR;
-    }
-    if (chanPtr->readLen > 0) {
-        Tcl_DStringAppend(dsPtr, chanPtr->readBuf, (int)chanPtr->readLen);
-        chanPtr->readLen = 0;
-    }
-    for (;;) {
-        int         start = Tcl_DStringLength(dsPtr);
-        size_t      n = 0;
-        Ns_IoStatus status;
-
-        Tcl_DStringSetLength(dsPtr, start + CONNCHAN_READ_CHUNK);
-        status = Ns_SockRecv(chanPtr->sockPtr, Tcl_DStringValue(dsPtr) + start,
-                             CONNCHAN_READ_CHUNK, &n);
-        Tcl_DStringSetLength(dsPtr, start + (int)n);
-        if (status == NS_IO_OK) {
-            chanPtr->received += n;
-            if (Tcl_DStringLength(dsPtr) >= 1024 * 1024) {
-                break;
-            }
-            continue;
-        }
-        if (status == NS_IO_EOF) {
-            chanPtr->eof = true;
-        } else if (status == NS_IO_ERROR) {
-            Ns_SockGetError(chanPtr->sockPtr, errPtr);
-            result = TCL_ERROR;
-        } else if (Tcl_DStringLength(dsPtr) == 0
-                   && chanPtr->recvTimeout.sec >= 0
-                   && (chanPtr->recvTimeout.sec > 0 || chanPtr->recvTimeout.usec > 0)) {
-            int  fd = chanPtr->sockPtr->fd;
-            bool ready;
-
-            /*
-             * Wait until the deadline, not just once: a TLS socket can be
-             * readable with no application data (a TLS 1.3 session ticket
-             * after the handshake), and the read then still wants more.
-             */
-            if (!haveDeadline) {
-                Ns_GetMonotonicTime(&deadline);
-                Ns_IncrTime(&deadline, chanPtr->recvTimeout.sec, chanPtr->recvTimeout.usec);
-                haveDeadline = true;
-            }
-            pthread_mutex_unlock(&chanPtr->lock);
-            ready = WaitSocket(fd, (status == NS_IO_WANT_WRITE) ? POLLOUT : POLLIN, &deadline);
-            pthread_mutex_lock(&chanPtr->lock);
-            if (chanPtr->closed || chanPtr->sockPtr == NULL) {
-                SetClosedError(errPtr, chanPtr->name);
-                result = TCL_ERROR;
-            } else if (ready) {
-                continue;
-            } else {
-                snprintf(errPtr->message, sizeof(errPtr->message), "timeout");
-                snprintf(errPtr->errorCode, sizeof(errPtr->errorCode), "NS_TIMEOUT");
-                result = TCL_ERROR;
-            }
-        }
-        break;
-    }
-    debugLevel = chanPtr->debugLevel;
-    eof = chanPtr->eof;
-    pthread_mutex_unlock(&chanPtr->lock);
-    if (debugLevel > 0) {
-        Ns_Log(Notice, "ns_connchan: %s read %d bytes%s", chanPtr->name,
-               Tcl_DStringLength(dsPtr), eof ? " (eof)" : "");
-    }
-    return result;
-}
-
-/*
- *----------------------------------------------------------------------
  * ConnChanUpdateEvent --
  *
  *      Make the channel's event watch what is needed now: the callback's
@@ -556,7 +245,7 @@ ConnChanUpdateEvent(ConnChan *chanPtr)
                 timeoutPtr = &chanPtr->timeout;
             }
         }
-        if (chanPtr->sendLen > chanPtr->sendOff) {
+        if (chanPtr->queued > 0) {
             when |= NS_EV_WRITE;
         }
         if (chanPtr->listenFd >= 0) {
@@ -952,10 +641,10 @@ ChanEventProc(Ns_Event *UNUSED(event), void *arg, unsigned int why)
 
         pthread_mutex_lock(&chanPtr->lock);
         if (!chanPtr->closed && chanPtr->sockPtr != NULL
-            && Flush(chanPtr, &err) != TCL_OK) {
+            && ConnChanFlush(chanPtr, &err) != TCL_OK) {
             /* The peer is gone: let the callback see it as an exception. */
             why |= NS_EV_ERROR;
-            chanPtr->sendOff = chanPtr->sendLen = 0;
+            ConnChanDropQueue(chanPtr);
         }
         pthread_mutex_unlock(&chanPtr->lock);
     }
@@ -1088,7 +777,7 @@ ConnChanStatus(ConnChan *chanPtr)
     PUT("framebuffer", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->readLen));
     PUT("peer", Tcl_NewStringObj(chanPtr->peer, -1));
     PUT("received", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->received));
-    PUT("sendbuffer", Tcl_NewWideIntObj((Tcl_WideInt)(chanPtr->sendLen - chanPtr->sendOff)));
+    PUT("sendbuffer", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->queued));
     PUT("sent", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->sent));
     PUT("start", Tcl_NewStringObj(Tcl_DStringValue(&ds), -1));
     if (chanPtr->script != NULL) {

@@ -25,6 +25,24 @@
 #define UNUSED(x) x __attribute__((unused))
 #endif
 
+/* Bytes shared by the send queues of several channels (a multicast frame). */
+typedef struct ChanBuf {
+    atomic_int refCount;
+    size_t     len;
+    char       data[];
+} ChanBuf;
+
+typedef struct ChanQueueEntry {
+    ChanBuf *bufPtr;        /* referenced */
+    size_t   offset;        /* bytes of it already sent */
+} ChanQueueEntry;
+
+typedef enum {
+    CHAN_SEND_OK,           /* sent or queued */
+    CHAN_SEND_OVER_LIMIT,   /* the queue is over the limit: nothing done */
+    CHAN_SEND_FAILED        /* closed, or the peer is gone */
+} ChanSendStatus;
+
 typedef struct ConnChan {
     char             name[32];      /* "conn7", never reused */
     char            *server;        /* virtual server it belongs to */
@@ -40,10 +58,11 @@ typedef struct ConnChan {
     pthread_mutex_t  lock;          /* protects everything below */
     Ns_Sock         *sockPtr;       /* NULL once closed */
     bool             closed;
-    char            *sendBuf;       /* bytes not yet taken by the kernel */
-    size_t           sendOff;       /* first unsent byte */
-    size_t           sendLen;       /* end of unsent bytes */
-    size_t           sendSize;      /* allocated */
+    struct ChanQueueEntry *queue;   /* ring of bytes not yet taken by the kernel */
+    size_t           queueHead;     /* first entry */
+    size_t           queueCount;    /* entries in use */
+    size_t           queueSize;     /* entries allocated */
+    size_t           queued;        /* bytes queued */
     uint64_t         sent;          /* bytes handed to the kernel */
     uint64_t         received;      /* bytes read */
     char            *readBuf;       /* bytes read but not returned (detach leftover, frames) */
@@ -74,9 +93,21 @@ void        ConnChanRelease(ConnChan *chanPtr);
 void        ConnChanClose(ConnChan *chanPtr);
 Tcl_Obj    *ConnChanList(const char *server);
 Tcl_Obj    *ConnChanStatus(ConnChan *chanPtr);
+
+/* chanio.c */
+ChanBuf    *ChanBufCreate(const char *data, size_t len);
+void        ChanBufRelease(ChanBuf *bufPtr);
 int         ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
                           size_t *writtenPtr, Ns_SockError *errPtr);
+int         ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt,
+                           bool buffered, size_t *writtenPtr, Ns_SockError *errPtr);
+ChanSendStatus ConnChanWriteShared(ConnChan *chanPtr, ChanBuf *bufPtr, size_t limit);
+int         ConnChanFlush(ConnChan *chanPtr, Ns_SockError *errPtr);
+void        ConnChanDropQueue(ConnChan *chanPtr);
 int         ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr);
+void        ConnChanSetClosedError(Ns_SockError *errPtr, const char *name);
+bool        ConnChanWaitSocket(int fd, short events, const Ns_Time *deadlinePtr);
+
 void        ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
                                 const char *whenString);
 void        ConnChanUpdateEvent(ConnChan *chanPtr);

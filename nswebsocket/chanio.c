@@ -1,0 +1,508 @@
+/*
+ * chanio.c --
+ *
+ *      Reading and writing a channel.  Writes go straight to the socket
+ *      when nothing is queued; what the kernel does not take is queued as
+ *      references to reference-counted buffers, so that a multicast frame
+ *      is stored once however many subscribers queue it, and everything a
+ *      channel has queued goes out with one writev.  The event thread
+ *      flushes queues when sockets become writable.
+ *
+ *      All I/O on a channel's socket happens under its lock (the socket is
+ *      non-blocking, so the lock is held for one system call at a time).
+ */
+
+#include "connchan.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FLUSH_IOV_MAX 64    /* queue entries per writev */
+
+/*
+ *----------------------------------------------------------------------
+ * ChanBufCreate, ChanBufRelease --
+ *
+ *      A reference-counted copy of bytes, created with one reference.
+ *----------------------------------------------------------------------
+ */
+ChanBuf *
+ChanBufCreate(const char *data, size_t len)
+{
+    ChanBuf *bufPtr = ckalloc(sizeof(ChanBuf) + len);
+
+    atomic_init(&bufPtr->refCount, 1);
+    bufPtr->len = len;
+    memcpy(bufPtr->data, data, len);
+    return bufPtr;
+}
+
+void
+ChanBufRelease(ChanBuf *bufPtr)
+{
+    if (atomic_fetch_sub(&bufPtr->refCount, 1) == 1) {
+        ckfree(bufPtr);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanSetClosedError --
+ *
+ *      The error of an operation on a closed channel.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanSetClosedError(Ns_SockError *errPtr, const char *name)
+{
+    snprintf(errPtr->message, sizeof(errPtr->message), "channel \"%s\" is closed", name);
+    snprintf(errPtr->errorCode, sizeof(errPtr->errorCode), "NS CLOSED CHANNEL %s", name);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanWaitSocket --
+ *
+ *      Wait (without the channel's lock) until fd is ready or the deadline
+ *      passes.
+ *
+ * Results:
+ *      true when ready, false when the deadline passed.
+ *----------------------------------------------------------------------
+ */
+bool
+ConnChanWaitSocket(int fd, short events, const Ns_Time *deadlinePtr)
+{
+    Ns_Time       now, left;
+    struct pollfd pfd;
+
+    Ns_GetMonotonicTime(&now);
+    if (Ns_DiffTime(deadlinePtr, &now, &left) <= 0) {
+        return false;
+    }
+    pfd.fd = fd;
+    pfd.events = events;
+    return poll(&pfd, 1, (int)Ns_TimeToMilliseconds(&left)) > 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Enqueue --
+ *
+ *      Queue bytes offset..len of a buffer (taking a reference).  Called
+ *      with the channel's lock held.
+ *----------------------------------------------------------------------
+ */
+static void
+Enqueue(ConnChan *chanPtr, ChanBuf *bufPtr, size_t offset)
+{
+    if (chanPtr->queueCount == chanPtr->queueSize) {
+        size_t       newSize = chanPtr->queueSize * 2 + 8;
+        ChanQueueEntry *entries = ckalloc(sizeof(ChanQueueEntry) * newSize);
+
+        /* Unroll the ring into the new array. */
+        for (size_t i = 0; i < chanPtr->queueCount; i++) {
+            entries[i] = chanPtr->queue[(chanPtr->queueHead + i) % chanPtr->queueSize];
+        }
+        ckfree(chanPtr->queue);
+        chanPtr->queue = entries;
+        chanPtr->queueSize = newSize;
+        chanPtr->queueHead = 0;
+    }
+    atomic_fetch_add(&bufPtr->refCount, 1);
+    chanPtr->queue[(chanPtr->queueHead + chanPtr->queueCount) % chanPtr->queueSize] =
+        (ChanQueueEntry){bufPtr, offset};
+    chanPtr->queueCount++;
+    chanPtr->queued += bufPtr->len - offset;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanDropQueue --
+ *
+ *      Forget everything queued (the peer is gone, or the channel is
+ *      freed).  Called with the lock held, or by the last reference.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanDropQueue(ConnChan *chanPtr)
+{
+    while (chanPtr->queueCount > 0) {
+        ChanBufRelease(chanPtr->queue[chanPtr->queueHead].bufPtr);
+        chanPtr->queueHead = (chanPtr->queueHead + 1) % chanPtr->queueSize;
+        chanPtr->queueCount--;
+    }
+    chanPtr->queueHead = 0;
+    chanPtr->queued = 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanFlush --
+ *
+ *      Send what is queued, with one writev per round, until the kernel
+ *      takes no more.  Called with the channel's lock held.
+ *
+ * Results:
+ *      TCL_OK, or TCL_ERROR with *errPtr filled (the peer is gone).
+ *----------------------------------------------------------------------
+ */
+int
+ConnChanFlush(ConnChan *chanPtr, Ns_SockError *errPtr)
+{
+    int result = TCL_OK;
+
+    while (chanPtr->queueCount > 0) {
+        struct iovec iov[FLUSH_IOV_MAX];
+        int          n = 0;
+        size_t       sent = 0;
+        Ns_IoStatus  status;
+
+        for (size_t i = 0; i < chanPtr->queueCount && n < FLUSH_IOV_MAX; i++, n++) {
+            const ChanQueueEntry *e = &chanPtr->queue[(chanPtr->queueHead + i)
+                                                      % chanPtr->queueSize];
+
+            iov[n].iov_base = e->bufPtr->data + e->offset;
+            iov[n].iov_len = e->bufPtr->len - e->offset;
+        }
+        status = Ns_SockSend(chanPtr->sockPtr, iov, n, &sent);
+        if (status != NS_IO_OK || sent == 0) {
+            if (status == NS_IO_ERROR || status == NS_IO_EOF) {
+                Ns_SockGetError(chanPtr->sockPtr, errPtr);
+                result = TCL_ERROR;
+            }
+            break;
+        }
+        chanPtr->sent += sent;
+        chanPtr->queued -= sent;
+        while (sent > 0) {
+            ChanQueueEntry *e = &chanPtr->queue[chanPtr->queueHead];
+            size_t          left = e->bufPtr->len - e->offset;
+
+            if (sent < left) {
+                e->offset += sent;
+                sent = 0;
+            } else {
+                sent -= left;
+                ChanBufRelease(e->bufPtr);
+                chanPtr->queueHead = (chanPtr->queueHead + 1) % chanPtr->queueSize;
+                chanPtr->queueCount--;
+            }
+        }
+    }
+    return result;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * SendDirect --
+ *
+ *      With nothing queued, send iov straight away until the kernel takes
+ *      no more (one send may take less than it could: nsssl sends one TLS
+ *      record per call).  Called with the lock held.
+ *
+ * Results:
+ *      Bytes sent, and TCL_ERROR in *resultPtr when the peer is gone.
+ *----------------------------------------------------------------------
+ */
+static size_t
+SendDirect(ConnChan *chanPtr, const struct iovec *iovIn, int iovcnt, int *resultPtr,
+           Ns_SockError *errPtr)
+{
+    struct iovec iov[iovcnt];
+    int          first = 0;
+    size_t       done = 0;
+
+    memcpy(iov, iovIn, sizeof(struct iovec) * (size_t)iovcnt);
+    while (first < iovcnt) {
+        size_t      n = 0;
+        Ns_IoStatus status;
+
+        if (iov[first].iov_len == 0) {
+            first++;
+            continue;
+        }
+        status = Ns_SockSend(chanPtr->sockPtr, iov + first, iovcnt - first, &n);
+        if (status != NS_IO_OK || n == 0) {
+            if (status == NS_IO_ERROR || status == NS_IO_EOF) {
+                Ns_SockGetError(chanPtr->sockPtr, errPtr);
+                *resultPtr = TCL_ERROR;
+            }
+            break;
+        }
+        chanPtr->sent += n;
+        done += n;
+        while (first < iovcnt && n >= iov[first].iov_len) {
+            n -= iov[first].iov_len;
+            first++;
+        }
+        if (first < iovcnt) {
+            iov[first].iov_base = (char *)iov[first].iov_base + n;
+            iov[first].iov_len -= n;
+        }
+    }
+    return done;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanWriteV --
+ *
+ *      Write a message made of several pieces, as one unit: no write of
+ *      another thread can come between them.  Straight to the socket when
+ *      nothing is queued, otherwise behind what is; the rest is queued (one
+ *      copy).  With buffered, only queue.  With a -sendtimeout set, wait
+ *      that long for the queue to drain.
+ *
+ * Results:
+ *      TCL_OK with *writtenPtr = bytes of this message the kernel took, or
+ *      TCL_ERROR with *errPtr (NS_TIMEOUT when the queue did not drain).
+ *----------------------------------------------------------------------
+ */
+int
+ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt, bool buffered,
+               size_t *writtenPtr, Ns_SockError *errPtr)
+{
+    int      result = TCL_OK, debugLevel;
+    uint64_t sentBefore;
+    size_t   queuedBefore, queuedNow, len = 0, done = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        len += iov[i].iov_len;
+    }
+    *writtenPtr = 0;
+    pthread_mutex_lock(&chanPtr->lock);
+    if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+        pthread_mutex_unlock(&chanPtr->lock);
+        ConnChanSetClosedError(errPtr, chanPtr->name);
+        return TCL_ERROR;
+    }
+    sentBefore = chanPtr->sent;
+    queuedBefore = chanPtr->queued;
+    if (queuedBefore == 0 && !buffered && len > 0) {
+        done = SendDirect(chanPtr, iov, iovcnt, &result, errPtr);
+    }
+    if (result == TCL_OK && done < len) {
+        /* Queue one copy of what is left of the message. */
+        ChanBuf *bufPtr = ckalloc(sizeof(ChanBuf) + (len - done));
+        size_t   skip = done, at = 0;
+
+        atomic_init(&bufPtr->refCount, 1);
+        bufPtr->len = len - done;
+        for (int i = 0; i < iovcnt; i++) {
+            size_t pieceLen = iov[i].iov_len;
+
+            if (skip >= pieceLen) {
+                skip -= pieceLen;
+                continue;
+            }
+            memcpy(bufPtr->data + at, (const char *)iov[i].iov_base + skip, pieceLen - skip);
+            at += pieceLen - skip;
+            skip = 0;
+        }
+        Enqueue(chanPtr, bufPtr, 0);
+        ChanBufRelease(bufPtr);
+    }
+    if (result == TCL_OK && !buffered && queuedBefore > 0) {
+        /* Behind earlier bytes; an empty message just drains the queue. */
+        result = ConnChanFlush(chanPtr, errPtr);
+    }
+
+    /* A -sendtimeout of 0 means "do not wait", as -receivetimeout 0 does for reads. */
+    if (result == TCL_OK && !buffered && chanPtr->queued > 0 && chanPtr->sendTimeout.sec >= 0
+        && (chanPtr->sendTimeout.sec > 0 || chanPtr->sendTimeout.usec > 0)) {
+        Ns_Time deadline;
+        int     fd = chanPtr->sockPtr->fd;
+
+        Ns_GetMonotonicTime(&deadline);
+        Ns_IncrTime(&deadline, chanPtr->sendTimeout.sec, chanPtr->sendTimeout.usec);
+        while (result == TCL_OK && chanPtr->queued > 0 && !chanPtr->closed) {
+            bool ready;
+
+            pthread_mutex_unlock(&chanPtr->lock);
+            ready = ConnChanWaitSocket(fd, POLLOUT, &deadline);
+            pthread_mutex_lock(&chanPtr->lock);
+            if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+                ConnChanSetClosedError(errPtr, chanPtr->name);
+                result = TCL_ERROR;
+            } else if (!ready) {
+                snprintf(errPtr->message, sizeof(errPtr->message),
+                         "timeout: %zu bytes could not be sent", chanPtr->queued);
+                snprintf(errPtr->errorCode, sizeof(errPtr->errorCode), "NS_TIMEOUT");
+                result = TCL_ERROR;
+            } else {
+                result = ConnChanFlush(chanPtr, errPtr);
+            }
+        }
+    }
+    {
+        uint64_t sentNow = chanPtr->sent - sentBefore;
+
+        *writtenPtr = (sentNow > queuedBefore) ? (size_t)(sentNow - queuedBefore) : 0;
+    }
+    debugLevel = chanPtr->debugLevel;
+    queuedNow = chanPtr->queued;
+    pthread_mutex_unlock(&chanPtr->lock);
+    /* Logged without the lock: locks are never held across a log call. */
+    if (debugLevel > 0) {
+        Ns_Log(Notice, "ns_connchan: %s write %zu bytes: %zu sent, %zu queued", chanPtr->name,
+               len, *writtenPtr, queuedNow);
+    }
+    if (queuedNow > 0) {
+        ConnChanUpdateEvent(chanPtr);
+    }
+    return result;
+}
+
+int
+ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
+              size_t *writtenPtr, Ns_SockError *errPtr)
+{
+    struct iovec iov = {(void *)data, len};
+
+    return ConnChanWriteV(chanPtr, &iov, 1, buffered, writtenPtr, errPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanWriteShared --
+ *
+ *      Send a shared buffer (a multicast frame) without copying it: sent
+ *      directly when nothing is queued, else a reference is queued.  A
+ *      channel whose queue would pass limit (0: none) gets nothing.
+ *
+ * Results:
+ *      CHAN_SEND_OK, CHAN_SEND_OVER_LIMIT, or CHAN_SEND_FAILED (closed, or
+ *      the peer is gone).
+ *----------------------------------------------------------------------
+ */
+ChanSendStatus
+ConnChanWriteShared(ConnChan *chanPtr, ChanBuf *bufPtr, size_t limit)
+{
+    ChanSendStatus status = CHAN_SEND_OK;
+    Ns_SockError   err;
+    int            result = TCL_OK;
+    size_t         queuedNow;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+        status = CHAN_SEND_FAILED;
+    } else if (limit > 0 && chanPtr->queued + bufPtr->len > limit) {
+        status = CHAN_SEND_OVER_LIMIT;
+    } else if (chanPtr->queued == 0) {
+        struct iovec iov = {bufPtr->data, bufPtr->len};
+        size_t       done = SendDirect(chanPtr, &iov, 1, &result, &err);
+
+        if (result != TCL_OK) {
+            status = CHAN_SEND_FAILED;
+        } else if (done < bufPtr->len) {
+            Enqueue(chanPtr, bufPtr, done);
+        }
+    } else {
+        Enqueue(chanPtr, bufPtr, 0);
+        if (ConnChanFlush(chanPtr, &err) != TCL_OK) {
+            status = CHAN_SEND_FAILED;
+        }
+    }
+    queuedNow = chanPtr->queued;
+    pthread_mutex_unlock(&chanPtr->lock);
+    if (queuedNow > 0 && status == CHAN_SEND_OK) {
+        ConnChanUpdateEvent(chanPtr);
+    }
+    return status;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanRead --
+ *
+ *      Read what is available: bytes kept from earlier (the rest of the
+ *      request after detach), then the socket until it would block.  With
+ *      -receivetimeout set, wait that long when nothing is there yet.
+ *
+ * Results:
+ *      TCL_OK with the bytes appended to dsPtr (none at EOF), or TCL_ERROR
+ *      with *errPtr.
+ *----------------------------------------------------------------------
+ */
+int
+ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
+{
+    int     result = TCL_OK, debugLevel;
+    bool    haveDeadline = false, eof;
+    Ns_Time deadline;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+        pthread_mutex_unlock(&chanPtr->lock);
+        ConnChanSetClosedError(errPtr, chanPtr->name);
+        return TCL_ERROR;
+    }
+    if (chanPtr->readLen > 0) {
+        Tcl_DStringAppend(dsPtr, chanPtr->readBuf, (int)chanPtr->readLen);
+        chanPtr->readLen = 0;
+    }
+    for (;;) {
+        int         start = Tcl_DStringLength(dsPtr);
+        size_t      n = 0;
+        Ns_IoStatus status;
+
+        Tcl_DStringSetLength(dsPtr, start + CONNCHAN_READ_CHUNK);
+        status = Ns_SockRecv(chanPtr->sockPtr, Tcl_DStringValue(dsPtr) + start,
+                             CONNCHAN_READ_CHUNK, &n);
+        Tcl_DStringSetLength(dsPtr, start + (int)n);
+        if (status == NS_IO_OK) {
+            chanPtr->received += n;
+            if (Tcl_DStringLength(dsPtr) >= 1024 * 1024) {
+                break;
+            }
+            continue;
+        }
+        if (status == NS_IO_EOF) {
+            chanPtr->eof = true;
+        } else if (status == NS_IO_ERROR) {
+            Ns_SockGetError(chanPtr->sockPtr, errPtr);
+            result = TCL_ERROR;
+        } else if (Tcl_DStringLength(dsPtr) == 0
+                   && chanPtr->recvTimeout.sec >= 0
+                   && (chanPtr->recvTimeout.sec > 0 || chanPtr->recvTimeout.usec > 0)) {
+            int  fd = chanPtr->sockPtr->fd;
+            bool ready;
+
+            /*
+             * Wait until the deadline, not just once: a TLS socket can be
+             * readable with no application data (a TLS 1.3 session ticket
+             * after the handshake), and the read then still wants more.
+             */
+            if (!haveDeadline) {
+                Ns_GetMonotonicTime(&deadline);
+                Ns_IncrTime(&deadline, chanPtr->recvTimeout.sec, chanPtr->recvTimeout.usec);
+                haveDeadline = true;
+            }
+            pthread_mutex_unlock(&chanPtr->lock);
+            ready = ConnChanWaitSocket(fd, (status == NS_IO_WANT_WRITE) ? POLLOUT : POLLIN, &deadline);
+            pthread_mutex_lock(&chanPtr->lock);
+            if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+                ConnChanSetClosedError(errPtr, chanPtr->name);
+                result = TCL_ERROR;
+            } else if (ready) {
+                continue;
+            } else {
+                snprintf(errPtr->message, sizeof(errPtr->message), "timeout");
+                snprintf(errPtr->errorCode, sizeof(errPtr->errorCode), "NS_TIMEOUT");
+                result = TCL_ERROR;
+            }
+        }
+        break;
+    }
+    debugLevel = chanPtr->debugLevel;
+    eof = chanPtr->eof;
+    pthread_mutex_unlock(&chanPtr->lock);
+    if (debugLevel > 0) {
+        Ns_Log(Notice, "ns_connchan: %s read %d bytes%s", chanPtr->name,
+               Tcl_DStringLength(dsPtr), eof ? " (eof)" : "");
+    }
+    return result;
+}
+

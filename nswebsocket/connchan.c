@@ -13,7 +13,7 @@
  *      running command still knows it.
  */
 
-#include "connchan.h"
+#include "websocket.h"
 
 #include <poll.h>
 #include <unistd.h>
@@ -25,6 +25,9 @@ static pthread_mutex_t tableLock = PTHREAD_MUTEX_INITIALIZER;  /* protects chann
 static Tcl_HashTable   channels;                                /* name -> ConnChan */
 static bool            tableInit = false;
 static atomic_ulong    nextChannelId = 0;
+
+/* How long a channel closing after its last bytes waits for them to go out. */
+static const Ns_Time   drainTimeout = {2, 0};
 
 /*
  * Read callbacks owed for bytes already buffered, asked for by a script in
@@ -80,6 +83,7 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     chanPtr->timeout.sec = chanPtr->recvTimeout.sec = chanPtr->sendTimeout.sec = -1;
     atomic_init(&chanPtr->refCount, 2);
     pthread_mutex_init(&chanPtr->lock, NULL);
+    Tcl_DStringInit(&chanPtr->subscriptions);
 
     pthread_mutex_lock(&tableLock);
     if (!tableInit) {
@@ -150,6 +154,10 @@ ConnChanRelease(ConnChan *chanPtr)
     ckfree(chanPtr->clientData);
     ConnChanDropQueue(chanPtr);
     ckfree(chanPtr->queue);
+    if (chanPtr->wsPtr != NULL) {
+        WsChannelFree(chanPtr->wsPtr);
+    }
+    Tcl_DStringFree(&chanPtr->subscriptions);
     ckfree(chanPtr->readBuf);
     ckfree(chanPtr->fragments);
     ckfree(chanPtr->script);
@@ -194,8 +202,34 @@ ConnChanClose(ConnChan *chanPtr)
     if (event != NULL) {
         Ns_EventDestroy(event);
     }
+    /* A WebSocket leaves its subscriptions the moment it closes. */
+    WsUnsubscribeAll(chanPtr);
     if (wasListed) {
         ConnChanRelease(chanPtr);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanCloseWhenDrained --
+ *
+ *      Close the channel once its queued bytes are sent (a close frame
+ *      must reach the peer), or after drainTimeout when they cannot be.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanCloseWhenDrained(ConnChan *chanPtr)
+{
+    bool now;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    now = (chanPtr->queued == 0 || chanPtr->sockPtr == NULL);
+    chanPtr->closeWhenDrained = true;
+    pthread_mutex_unlock(&chanPtr->lock);
+    if (now) {
+        ConnChanClose(chanPtr);
+    } else {
+        ConnChanUpdateEvent(chanPtr);
     }
 }
 
@@ -244,6 +278,15 @@ ConnChanUpdateEvent(ConnChan *chanPtr)
             if (chanPtr->timeout.sec >= 0) {
                 timeoutPtr = &chanPtr->timeout;
             }
+        }
+        if (chanPtr->wsReading) {
+            when |= NS_EV_READ | NS_EV_EXIT;
+            if (chanPtr->timeout.sec >= 0) {
+                timeoutPtr = &chanPtr->timeout;
+            }
+        }
+        if (chanPtr->closeWhenDrained) {
+            timeoutPtr = &drainTimeout;
         }
         if (chanPtr->queued > 0) {
             when |= NS_EV_WRITE;
@@ -336,22 +379,36 @@ ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
     pthread_mutex_unlock(&chanPtr->lock);
     ConnChanUpdateEvent(chanPtr);
     if (pending) {
-        atomic_fetch_add(&chanPtr->refCount, 1);
-        if (Ns_EventIsEventThread()) {
-            /* Maybe inside a callback: Ns_EventCall would run it nested, at once. */
-            DeferredRead *readPtr = ckalloc(sizeof(DeferredRead));
+        ConnChanScheduleRead(chanPtr);
+    }
+}
 
-            readPtr->chanPtr = chanPtr;
-            readPtr->nextPtr = NULL;
-            if (deferredTail != NULL) {
-                deferredTail->nextPtr = readPtr;
-            } else {
-                deferredHead = readPtr;
-            }
-            deferredTail = readPtr;
+/*
+ *----------------------------------------------------------------------
+ * ConnChanScheduleRead --
+ *
+ *      Have the event thread handle the channel as readable, for bytes
+ *      already in its buffer that epoll cannot report.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanScheduleRead(ConnChan *chanPtr)
+{
+    atomic_fetch_add(&chanPtr->refCount, 1);
+    if (Ns_EventIsEventThread()) {
+        /* Maybe inside a callback: Ns_EventCall would run it nested, at once. */
+        DeferredRead *readPtr = ckalloc(sizeof(DeferredRead));
+
+        readPtr->chanPtr = chanPtr;
+        readPtr->nextPtr = NULL;
+        if (deferredTail != NULL) {
+            deferredTail->nextPtr = readPtr;
         } else {
-            Ns_EventCall(SyntheticRead, chanPtr);
+            deferredHead = readPtr;
         }
+        deferredTail = readPtr;
+    } else {
+        Ns_EventCall(SyntheticRead, chanPtr);
     }
 }
 
@@ -638,6 +695,7 @@ ChanEventProc(Ns_Event *UNUSED(event), void *arg, unsigned int why)
     }
     if ((why & NS_EV_WRITE) != 0) {
         Ns_SockError err;
+        bool         drained;
 
         pthread_mutex_lock(&chanPtr->lock);
         if (!chanPtr->closed && chanPtr->sockPtr != NULL
@@ -646,7 +704,31 @@ ChanEventProc(Ns_Event *UNUSED(event), void *arg, unsigned int why)
             why |= NS_EV_ERROR;
             ConnChanDropQueue(chanPtr);
         }
+        drained = chanPtr->closeWhenDrained && chanPtr->queued == 0;
         pthread_mutex_unlock(&chanPtr->lock);
+        if (drained) {
+            ConnChanClose(chanPtr);
+        }
+    }
+    if (chanPtr->closeWhenDrained && (why & (NS_EV_TIMEOUT | NS_EV_EXIT | NS_EV_ERROR)) != 0) {
+        /* The last bytes could not be sent in time: give up on them. */
+        ConnChanClose(chanPtr);
+    }
+    if (chanPtr->wsReading && !chanPtr->closed) {
+        /* A WebSocket: frames are handled in C, Tcl sees whole messages. */
+        if ((why & (NS_EV_READ | NS_EV_ERROR)) != 0) {
+            WsChannelReadable(chanPtr);
+        }
+        if ((why & NS_EV_TIMEOUT) != 0 && !chanPtr->closed) {
+            WsChannelTimeout(chanPtr);
+        }
+        if ((why & NS_EV_EXIT) != 0 && !chanPtr->closed) {
+            WsChannelExit(chanPtr);
+        }
+        ConnChanUpdateEvent(chanPtr);
+        RunDeferredReads();
+        ConnChanRelease(chanPtr);
+        return;
     }
     pthread_mutex_lock(&chanPtr->lock);
     wants = (chanPtr->script != NULL && !chanPtr->suspended) ? chanPtr->when : 0u;

@@ -83,6 +83,11 @@ typedef struct ConnChan {
     Ns_Time          recvTimeout;   /* -receivetimeout, sec < 0: none */
     Ns_Time          sendTimeout;   /* -sendtimeout, sec < 0: none */
     Ns_Event        *event;         /* NULL until a callback or a pending send needs one */
+    bool             closeWhenDrained; /* close as soon as the queue is empty */
+    bool             wsReading;     /* a WebSocket read by the event thread */
+    struct WsChannel *wsPtr;        /* WebSocket state, or NULL */
+    Tcl_DString      subscriptions; /* WebSocket subscription names, NUL-separated;
+                                     * protected by subsLock (wsmulticast.c) */
 } ConnChan;
 
 /* connchan.c */
@@ -111,6 +116,8 @@ bool        ConnChanWaitSocket(int fd, short events, const Ns_Time *deadlinePtr)
 void        ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
                                 const char *whenString);
 void        ConnChanUpdateEvent(ConnChan *chanPtr);
+void        ConnChanScheduleRead(ConnChan *chanPtr);
+void        ConnChanCloseWhenDrained(ConnChan *chanPtr);
 void        ConnChanSetError(Tcl_Interp *interp, const Ns_SockError *errPtr);
 void        ConnChanLookupError(Tcl_Interp *interp, const char *name);
 void        ConnChanStartListening(ConnChan *chanPtr, const char *script);

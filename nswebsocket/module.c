@@ -1,11 +1,12 @@
 /*
  * module.c --
  *
- *      The entry point of nswebsocket.so: Ns_ModuleInit registers the
- *      module's Tcl commands in every interp of the server that loads it.
+ *      The entry point of nswebsocket.so: Ns_ModuleInit reads the module's
+ *      defaults and registers its Tcl commands (ns_connchan, ws::*) in every
+ *      interp of the server that loads it.
  */
 
-#include "connchan.h"
+#include "websocket.h"
 
 /*
  *----------------------------------------------------------------------
@@ -18,7 +19,7 @@ static Ns_ReturnCode
 InitInterp(Tcl_Interp *interp, const void *UNUSED(arg))
 {
     Tcl_CreateObjCommand(interp, "ns_connchan", ConnChanObjCmd, NULL, NULL);
-    return NS_OK;
+    return WsInitInterp(interp);
 }
 
 /*
@@ -32,5 +33,6 @@ NS_EXPORT Ns_ReturnCode
 Ns_ModuleInit(const char *server, const char *module)
 {
     Ns_Log(Notice, "%s: nswebsocket %s for server %s", module, Ns_InfoServerVersion(), server);
+    WsConfigure(server);
     return Ns_TclRegisterTrace(server, InitInterp, NULL);
 }

@@ -1,0 +1,678 @@
+/*
+ * websocket.c --
+ *
+ *      A channel in WebSocket mode, on the event thread: bytes from the
+ *      socket go through the RFC 6455 parser (wsframe.c) and Tcl runs once
+ *      per whole message; pings are answered with the same payload, the
+ *      close handshake is completed, protocol errors close with their
+ *      code, and the idle timeout and heartbeat are kept.
+ *
+ *      The WebSocket state of a channel is touched by the event thread
+ *      only; other threads (ws::close, ws::ping) hand their requests over
+ *      with Ns_EventCall.  Sending is the channel's own, thread-safe path.
+ */
+
+#include "websocket.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WS_CLOSE_WAIT_SECONDS 2   /* how long our close frame waits for the peer's */
+
+WsConfig wsConfig = {
+    1024 * 1024,        /* maxMessage */
+    {0, 0},             /* idleTimeout: none */
+    {0, 0},             /* heartbeat: none */
+    1024 * 1024,        /* sendLimit */
+    WS_SLOW_CLOSE
+};
+
+static const WsParserCallbacks parserCallbacks;
+
+/*
+ *----------------------------------------------------------------------
+ * WsChannelCreate --
+ *
+ *      Put a channel into WebSocket mode with the module's defaults.
+ *
+ * Results:
+ *      The WebSocket state (owned by the channel), or NULL when memory
+ *      for the parser is not there.
+ *----------------------------------------------------------------------
+ */
+WsChannel *
+WsChannelCreate(ConnChan *chanPtr, bool isServer)
+{
+    WsChannel *wsPtr = ckalloc(sizeof(WsChannel));
+
+    memset(wsPtr, 0, sizeof(WsChannel));
+    wsPtr->parserPtr = WsParserCreate(isServer, wsConfig.maxMessage);
+    if (wsPtr->parserPtr == NULL) {
+        ckfree(wsPtr);
+        return NULL;
+    }
+    wsPtr->isServer = isServer;
+    wsPtr->maxMessage = wsConfig.maxMessage;
+    wsPtr->idleTimeout = wsConfig.idleTimeout;
+    wsPtr->heartbeat = wsConfig.heartbeat;
+    wsPtr->sendLimit = wsConfig.sendLimit;
+    wsPtr->slowPolicy = wsConfig.slowPolicy;
+    Ns_GetMonotonicTime(&wsPtr->lastReceive);
+    Tcl_DStringInit(&wsPtr->pending);
+    pthread_mutex_lock(&chanPtr->lock);
+    chanPtr->wsPtr = wsPtr;
+    pthread_mutex_unlock(&chanPtr->lock);
+    return wsPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsChannelFree --
+ *
+ *      Free the WebSocket state (with the channel).
+ *----------------------------------------------------------------------
+ */
+void
+WsChannelFree(WsChannel *wsPtr)
+{
+    WsParserDestroy(wsPtr->parserPtr);
+    ckfree(wsPtr->callback);
+    ckfree(wsPtr->onClose);
+    ckfree(wsPtr->onError);
+    ckfree(wsPtr->protocol);
+    Tcl_DStringFree(&wsPtr->pending);
+    ckfree(wsPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * IsSet --
+ *
+ *      Is a time option set (greater than zero)?
+ *----------------------------------------------------------------------
+ */
+static bool
+IsSet(const Ns_Time *timePtr)
+{
+    return timePtr->sec > 0 || (timePtr->sec == 0 && timePtr->usec > 0);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsChannelStart --
+ *
+ *      Let the event thread read the channel as a WebSocket, waking it
+ *      for the idle timeout, the heartbeat and the close wait too.
+ *----------------------------------------------------------------------
+ */
+void
+WsChannelStart(ConnChan *chanPtr)
+{
+    const WsChannel *wsPtr = chanPtr->wsPtr;
+    Ns_Time          tick = {-1, 0};
+
+    if (IsSet(&wsPtr->idleTimeout)) {
+        tick = wsPtr->idleTimeout;
+    }
+    if (IsSet(&wsPtr->heartbeat)
+        && (tick.sec < 0 || Ns_DiffTime(&wsPtr->heartbeat, &tick, NULL) < 0)) {
+        tick = wsPtr->heartbeat;
+    }
+    pthread_mutex_lock(&chanPtr->lock);
+    chanPtr->timeout = tick;
+    chanPtr->wsReading = true;
+    pthread_mutex_unlock(&chanPtr->lock);
+    ConnChanUpdateEvent(chanPtr);
+    /* Frames that came with the upgrade request are not seen by epoll. */
+    if (chanPtr->readLen > 0) {
+        ConnChanScheduleRead(chanPtr);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * RunScript --
+ *
+ *      Run {*}script with extra words in the event thread's interp.
+ *
+ * Results:
+ *      TCL_OK or TCL_ERROR (logged with context).
+ *----------------------------------------------------------------------
+ */
+static int
+RunScript(ConnChan *chanPtr, const char *script, int objc, Tcl_Obj *const objv[],
+          const char *what)
+{
+    Tcl_Interp *interp = Ns_TclThreadInterp(chanPtr->server);
+    Tcl_Obj    *cmdObj = Tcl_NewStringObj(script, -1);
+    int         result;
+
+    Tcl_IncrRefCount(cmdObj);
+    if (Tcl_ListObjReplace(interp, cmdObj, INT_MAX, 0, objc, objv) != TCL_OK) {
+        result = TCL_ERROR;
+    } else {
+        result = Tcl_EvalObjEx(interp, cmdObj, TCL_EVAL_GLOBAL);
+    }
+    if (result != TCL_OK) {
+        char context[96];
+
+        snprintf(context, sizeof(context), "websocket %s %s", chanPtr->name, what);
+        Ns_TclLogErrorInfo(interp, context);
+    }
+    Tcl_DecrRefCount(cmdObj);
+    Tcl_ResetResult(interp);
+    return result;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsSendFrame --
+ *
+ *      Send one frame on a WebSocket channel (any thread), as one write so
+ *      that frames from several threads never interleave.
+ *
+ * Results:
+ *      TCL_OK, or TCL_ERROR with *errPtr.
+ *----------------------------------------------------------------------
+ */
+int
+WsSendFrame(ConnChan *chanPtr, unsigned int opcode, const uint8_t *payload, size_t len,
+            bool mask, Ns_SockError *errPtr)
+{
+    uint8_t       header[WS_MAX_HEADER_LENGTH];
+    uint8_t       key[4] = {0, 0, 0, 0};
+    struct iovec  iov[2];
+    size_t        written = 0;
+    int           result;
+    uint8_t      *masked = NULL;
+
+    if (mask) {
+        uint32_t r = (uint32_t)random();
+
+        memcpy(key, &r, sizeof(key));
+    }
+    iov[0].iov_base = header;
+    iov[0].iov_len = WsFrameEncodeHeader(header, true, opcode, len, mask ? key : NULL);
+    iov[1].iov_base = (void *)payload;
+    iov[1].iov_len = len;
+    if (mask && len > 0) {
+        masked = ckalloc(len);
+        memcpy(masked, payload, len);
+        WsFrameMask(masked, len, key, 0);
+        iov[1].iov_base = masked;
+    }
+    result = ConnChanWriteV(chanPtr, iov, 2, false, &written, errPtr);
+    ckfree(masked);
+    return result;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * SendClose --
+ *
+ *      Send a close frame with code and reason (event thread).
+ *----------------------------------------------------------------------
+ */
+static void
+SendClose(ConnChan *chanPtr, int code, const char *reason)
+{
+    WsChannel   *wsPtr = chanPtr->wsPtr;
+    uint8_t      payload[WS_MAX_CONTROL_PAYLOAD];
+    size_t       len = WsCloseEncode(payload, code, reason, strlen(reason));
+    Ns_SockError err;
+
+    if (!wsPtr->closeSent) {
+        wsPtr->closeSent = true;
+        (void)WsSendFrame(chanPtr, WS_OP_CLOSE, payload, len, !wsPtr->isServer, &err);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsNotifyClosed --
+ *
+ *      The WebSocket is over: leave every subscription at once and run
+ *      the on-close callback (once) with the close code and reason.
+ *----------------------------------------------------------------------
+ */
+void
+WsNotifyClosed(ConnChan *chanPtr, int code, const char *reason)
+{
+    WsChannel *wsPtr = chanPtr->wsPtr;
+
+    WsUnsubscribeAll(chanPtr);
+    if (!wsPtr->closeNotified) {
+        wsPtr->closeNotified = true;
+        if (wsPtr->onClose != NULL) {
+            Tcl_Obj *objv[3];
+
+            objv[0] = Tcl_NewStringObj(chanPtr->name, -1);
+            objv[1] = Tcl_NewIntObj(code);
+            objv[2] = Tcl_NewStringObj(reason, -1);
+            (void)RunScript(chanPtr, wsPtr->onClose, 3, objv, "on-close callback");
+        }
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Fail --
+ *
+ *      End the WebSocket because of an error: send a close frame with the
+ *      code (if none went out yet), tell the application, and close the
+ *      TCP connection once the frame is sent (RFC 6455 §7.1.7).
+ *----------------------------------------------------------------------
+ */
+static void
+Fail(ConnChan *chanPtr, int code, const char *reason)
+{
+    WsChannel *wsPtr = chanPtr->wsPtr;
+
+    if (code != 1006) {
+        SendClose(chanPtr, code, reason);
+    }
+    if (wsPtr->onError != NULL && !wsPtr->closeNotified) {
+        Tcl_Obj *objv[3];
+
+        objv[0] = Tcl_NewStringObj(chanPtr->name, -1);
+        objv[1] = Tcl_NewIntObj(code);
+        objv[2] = Tcl_NewStringObj(reason, -1);
+        (void)RunScript(chanPtr, wsPtr->onError, 3, objv, "on-error callback");
+    }
+    WsNotifyClosed(chanPtr, code, reason);
+    ConnChanCloseWhenDrained(chanPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsStartClose --
+ *
+ *      Begin the close handshake from our side (event thread): send the
+ *      close frame and wait, a bounded time, for the peer's.
+ *----------------------------------------------------------------------
+ */
+void
+WsStartClose(ConnChan *chanPtr, int code, const char *reason)
+{
+    WsChannel *wsPtr = chanPtr->wsPtr;
+    Ns_Time    tick = {1, 0};
+
+    if (wsPtr->closeSent) {
+        return;
+    }
+    SendClose(chanPtr, code, reason);
+    Ns_GetMonotonicTime(&wsPtr->closeDeadline);
+    Ns_IncrTime(&wsPtr->closeDeadline, WS_CLOSE_WAIT_SECONDS, 0);
+    WsNotifyClosed(chanPtr, code, reason);
+    pthread_mutex_lock(&chanPtr->lock);
+    chanPtr->timeout = tick;
+    pthread_mutex_unlock(&chanPtr->lock);
+    ConnChanUpdateEvent(chanPtr);
+}
+
+/*
+ * Parser callbacks; arg is the channel.  After the channel was closed
+ * (maybe by the application inside a message callback) the rest of the
+ * input is ignored.
+ */
+
+static bool
+Active(const ConnChan *chanPtr)
+{
+    return !chanPtr->closed && !chanPtr->wsPtr->closeNotified;
+}
+
+static void
+OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len)
+{
+    ConnChan  *chanPtr = arg;
+    WsChannel *wsPtr = chanPtr->wsPtr;
+    Tcl_Obj   *objv[2];
+
+    if (!Active(chanPtr)) {
+        return;
+    }
+    if (!wsPtr->isServer) {
+        /* ws::client::receive takes these: opcode, 8-byte length, payload. */
+        uint64_t n = len;
+
+        Tcl_DStringAppend(&wsPtr->pending, (const char *)&(uint8_t){(uint8_t)opcode}, 1);
+        Tcl_DStringAppend(&wsPtr->pending, (const char *)&n, sizeof(n));
+        Tcl_DStringAppend(&wsPtr->pending, (const char *)data, (int)len);
+        return;
+    }
+    if (wsPtr->callback == NULL) {
+        return;
+    }
+    objv[0] = Tcl_NewStringObj(chanPtr->name, -1);
+    if (opcode == WS_OP_TEXT && !wsPtr->binary) {
+        /* Validated UTF-8: make it a Tcl string without a second check. */
+        Tcl_DString ds;
+        Tcl_Encoding utf8 = Tcl_GetEncoding(NULL, "utf-8");
+
+        Tcl_ExternalToUtfDString(utf8, (const char *)data, (int)len, &ds);
+        Tcl_FreeEncoding(utf8);
+        objv[1] = Tcl_NewStringObj(Tcl_DStringValue(&ds), Tcl_DStringLength(&ds));
+        Tcl_DStringFree(&ds);
+    } else {
+        objv[1] = Tcl_NewByteArrayObj(data, (int)len);
+    }
+    if (RunScript(chanPtr, wsPtr->callback, 2, objv, "message callback") != TCL_OK
+        && Active(chanPtr)) {
+        Fail(chanPtr, 1011, "internal error");
+    }
+}
+
+static void
+OnPing(void *arg, uint8_t *data, size_t len)
+{
+    ConnChan    *chanPtr = arg;
+    Ns_SockError err;
+
+    if (Active(chanPtr) && !chanPtr->wsPtr->closeSent) {
+        (void)WsSendFrame(chanPtr, WS_OP_PONG, data, len, !chanPtr->wsPtr->isServer, &err);
+    }
+}
+
+static void
+OnPong(void *arg, uint8_t *UNUSED(data), size_t UNUSED(len))
+{
+    ConnChan *chanPtr = arg;
+
+    chanPtr->wsPtr->pingPending = false;
+}
+
+static void
+OnClose(void *arg, int code, const uint8_t *reason, size_t len)
+{
+    ConnChan  *chanPtr = arg;
+    WsChannel *wsPtr = chanPtr->wsPtr;
+    char       text[WS_MAX_CONTROL_PAYLOAD + 1];
+
+    memcpy(text, reason, len);
+    text[len] = '\0';
+    if (!wsPtr->closeSent) {
+        /* Echo the code: the close handshake is complete on both sides. */
+        SendClose(chanPtr, code == WS_CLOSE_NO_STATUS ? 0 : code, "");
+    }
+    WsNotifyClosed(chanPtr, code, text);
+    ConnChanCloseWhenDrained(chanPtr);
+}
+
+static void
+OnError(void *arg, int code, const char *reason)
+{
+    ConnChan *chanPtr = arg;
+
+    if (Active(chanPtr)) {
+        Ns_Log(Notice, "websocket %s: protocol error from %s: %s (closing with %d)",
+               chanPtr->name, chanPtr->peer, reason, code);
+        Fail(chanPtr, code, reason);
+    }
+}
+
+static const WsParserCallbacks parserCallbacks = {
+    OnMessage, OnPing, OnPong, OnClose, OnError
+};
+
+/*
+ *----------------------------------------------------------------------
+ * WsChannelReadable --
+ *
+ *      Read what the socket has and feed it to the parser (event thread).
+ *      EOF or a read error without a close frame is an abnormal close
+ *      (1006) for the application.
+ *----------------------------------------------------------------------
+ */
+void
+WsChannelReadable(ConnChan *chanPtr)
+{
+    WsChannel   *wsPtr = chanPtr->wsPtr;
+    Tcl_DString  ds;
+    Ns_SockError err;
+
+    Tcl_DStringInit(&ds);
+    if (ConnChanRead(chanPtr, &ds, &err) != TCL_OK) {
+        if (Active(chanPtr)) {
+            Fail(chanPtr, 1006, err.message);
+        }
+    } else if (Tcl_DStringLength(&ds) == 0) {
+        if (chanPtr->eof && Active(chanPtr)) {
+            Fail(chanPtr, 1006, "connection closed without a close frame");
+        } else if (chanPtr->eof) {
+            ConnChanClose(chanPtr);
+        }
+    } else {
+        Ns_GetMonotonicTime(&wsPtr->lastReceive);
+        (void)WsParserFeed(wsPtr->parserPtr, (uint8_t *)Tcl_DStringValue(&ds),
+                           (size_t)Tcl_DStringLength(&ds), &parserCallbacks, chanPtr);
+        if (wsPtr->closeSent && WsParserClosed(wsPtr->parserPtr)) {
+            ConnChanCloseWhenDrained(chanPtr);
+        }
+    }
+    Tcl_DStringFree(&ds);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsChannelTimeout --
+ *
+ *      The channel was quiet for its tick: close an idle WebSocket, ping
+ *      for the heartbeat (and give up when the pong does not come), or
+ *      stop waiting for the peer's close frame.
+ *----------------------------------------------------------------------
+ */
+void
+WsChannelTimeout(ConnChan *chanPtr)
+{
+    WsChannel *wsPtr = chanPtr->wsPtr;
+    Ns_Time    now, quiet;
+
+    Ns_GetMonotonicTime(&now);
+    Ns_DiffTime(&now, &wsPtr->lastReceive, &quiet);
+    if (wsPtr->closeSent) {
+        if (Ns_DiffTime(&now, &wsPtr->closeDeadline, NULL) >= 0) {
+            ConnChanClose(chanPtr);
+        }
+    } else if (IsSet(&wsPtr->idleTimeout) && Ns_DiffTime(&quiet, &wsPtr->idleTimeout, NULL) >= 0) {
+        WsStartClose(chanPtr, 1001, "idle timeout");
+    } else if (IsSet(&wsPtr->heartbeat)) {
+        Ns_Time sincePing;
+
+        Ns_DiffTime(&now, &wsPtr->pingSent, &sincePing);
+        if (wsPtr->pingPending && Ns_DiffTime(&sincePing, &wsPtr->heartbeat, NULL) >= 0) {
+            Fail(chanPtr, 1011, "no pong to the heartbeat ping");
+        } else if (!wsPtr->pingPending) {
+            Ns_SockError err;
+
+            wsPtr->pingPending = true;
+            wsPtr->pingSent = now;
+            (void)WsSendFrame(chanPtr, WS_OP_PING, (const uint8_t *)"nsws", 4,
+                              !wsPtr->isServer, &err);
+        }
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsChannelExit --
+ *
+ *      Server shutdown: every WebSocket gets a 1001 close and its on-close
+ *      callback.
+ *----------------------------------------------------------------------
+ */
+void
+WsChannelExit(ConnChan *chanPtr)
+{
+    if (Active(chanPtr)) {
+        SendClose(chanPtr, 1001, "server shutdown");
+        WsNotifyClosed(chanPtr, 1001, "server shutdown");
+    }
+    ConnChanClose(chanPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsRequestClose --
+ *
+ *      Ask the event thread to start the close handshake (ws::close from
+ *      any thread).
+ *----------------------------------------------------------------------
+ */
+typedef struct CloseRequest {
+    ConnChan *chanPtr;       /* referenced */
+    int       code;
+    char      reason[WS_MAX_CLOSE_REASON + 1];
+} CloseRequest;
+
+static void
+DoCloseRequest(void *arg)
+{
+    CloseRequest *reqPtr = arg;
+
+    if (!reqPtr->chanPtr->closed) {
+        WsStartClose(reqPtr->chanPtr, reqPtr->code, reqPtr->reason);
+    }
+    ConnChanRelease(reqPtr->chanPtr);
+    ckfree(reqPtr);
+}
+
+void
+WsRequestClose(ConnChan *chanPtr, int code, const char *reason)
+{
+    CloseRequest *reqPtr = ckalloc(sizeof(CloseRequest));
+
+    atomic_fetch_add(&chanPtr->refCount, 1);
+    reqPtr->chanPtr = chanPtr;
+    reqPtr->code = code;
+    snprintf(reqPtr->reason, sizeof(reqPtr->reason), "%s", reason);
+    Ns_EventCall(DoCloseRequest, reqPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsRunOnOpen --
+ *
+ *      Run the on-open callback in the event thread, before any message of
+ *      the channel: every callback of a WebSocket runs in the same interp.
+ *----------------------------------------------------------------------
+ */
+typedef struct OpenRequest {
+    ConnChan *chanPtr;       /* referenced */
+    char     *script;
+} OpenRequest;
+
+static void
+DoOnOpen(void *arg)
+{
+    OpenRequest *reqPtr = arg;
+
+    if (!reqPtr->chanPtr->closed) {
+        Tcl_Obj *nameObj = Tcl_NewStringObj(reqPtr->chanPtr->name, -1);
+
+        (void)RunScript(reqPtr->chanPtr, reqPtr->script, 1, &nameObj, "on-open callback");
+    }
+    ConnChanRelease(reqPtr->chanPtr);
+    ckfree(reqPtr->script);
+    ckfree(reqPtr);
+}
+
+void
+WsRunOnOpen(ConnChan *chanPtr, const char *script)
+{
+    OpenRequest *reqPtr = ckalloc(sizeof(OpenRequest));
+
+    atomic_fetch_add(&chanPtr->refCount, 1);
+    reqPtr->chanPtr = chanPtr;
+    reqPtr->script = ns_strdup(script);
+    Ns_EventCall(DoOnOpen, reqPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsSlowConsumer --
+ *
+ *      A channel cannot take what it is sent fast enough: close it with
+ *      1008 or, by policy, let it miss messages.  Logged once.
+ *----------------------------------------------------------------------
+ */
+void
+WsSlowConsumer(ConnChan *chanPtr)
+{
+    WsChannel *wsPtr = chanPtr->wsPtr;
+    bool       first;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    first = !wsPtr->slowLogged;
+    wsPtr->slowLogged = true;
+    pthread_mutex_unlock(&chanPtr->lock);
+    if (first) {
+        Ns_Log(Warning, "websocket %s (%s): slow consumer, over %zu bytes queued: %s",
+               chanPtr->name, chanPtr->peer, wsPtr->sendLimit,
+               wsPtr->slowPolicy == WS_SLOW_CLOSE ? "closing with 1008" : "skipping messages");
+        if (wsPtr->slowPolicy == WS_SLOW_CLOSE) {
+            WsRequestClose(chanPtr, 1008, "slow consumer");
+        }
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsSend --
+ *
+ *      Send a frame to one WebSocket (ws::send), minding the slow consumer
+ *      limit.
+ *
+ * Results:
+ *      1 when sent or queued, 0 otherwise.
+ *----------------------------------------------------------------------
+ */
+int
+WsSend(ConnChan *chanPtr, const char *frame, size_t len, size_t limit)
+{
+    ChanBuf       *bufPtr = ChanBufCreate(frame, len);
+    ChanSendStatus status = ConnChanWriteShared(chanPtr, bufPtr, limit);
+
+    ChanBufRelease(bufPtr);
+    if (status == CHAN_SEND_OVER_LIMIT && chanPtr->wsPtr != NULL) {
+        WsSlowConsumer(chanPtr);
+    }
+    return (status == CHAN_SEND_OK) ? 1 : 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsClientReadOnce --
+ *
+ *      ws::client::receive: read once (waiting up to the channel's receive
+ *      timeout) and feed the parser in the calling thread.
+ *
+ * Results:
+ *      false with an error in interp (timeout, or the peer is gone).
+ *----------------------------------------------------------------------
+ */
+bool
+WsClientReadOnce(ConnChan *chanPtr, Tcl_Interp *interp)
+{
+    WsChannel   *wsPtr = chanPtr->wsPtr;
+    Tcl_DString  ds;
+    Ns_SockError err;
+    bool         ok = true;
+
+    Tcl_DStringInit(&ds);
+    if (ConnChanRead(chanPtr, &ds, &err) != TCL_OK) {
+        ConnChanSetError(interp, &err);
+        ok = false;
+    } else if (Tcl_DStringLength(&ds) == 0 && chanPtr->eof) {
+        Tcl_SetObjResult(interp, Tcl_ObjPrintf("WebSocket \"%s\" is closed", chanPtr->name));
+        Tcl_SetErrorCode(interp, "NS", "WS", "CLOSED", chanPtr->name, (char *)0);
+        ok = false;
+    } else {
+        (void)WsParserFeed(wsPtr->parserPtr, (uint8_t *)Tcl_DStringValue(&ds),
+                           (size_t)Tcl_DStringLength(&ds), &parserCallbacks, chanPtr);
+    }
+    Tcl_DStringFree(&ds);
+    return ok;
+}

@@ -5,12 +5,47 @@
  *      ns/server/SERVER/modules are dlopen'ed (relative names from the
  *      server's bin directory) and their Ns_ModuleInit(server, module) is
  *      called.  "NAME tcl" entries have no C part; their Tcl directory is
- *      sourced by tclinit.c, as it is for C modules that have one.
+ *      sourced by tclinit.c, as it is for C modules that have one.  The Tcl
+ *      part of a module may also load its C part itself with ns_moduleload
+ *      (at start-up only), as NaviServer allows.  A module is loaded once
+ *      per server, however it is asked for.
  */
 
 #include "nsd.h"
 
 #include <dlfcn.h>
+
+/* "server\002module" of every module loaded; start-up only, so no lock. */
+static Tcl_HashTable loaded;
+static bool          loadedInit = false;
+
+/*
+ *----------------------------------------------------------------------
+ * MarkLoaded --
+ *
+ * Results:
+ *      true when the module was not loaded for the server before (and is
+ *      marked now).
+ *----------------------------------------------------------------------
+ */
+static bool
+MarkLoaded(const NsServer *servPtr, const char *module)
+{
+    Tcl_DString key;
+    int         isNew;
+
+    if (!loadedInit) {
+        Tcl_InitHashTable(&loaded, TCL_STRING_KEYS);
+        loadedInit = true;
+    }
+    Tcl_DStringInit(&key);
+    Tcl_DStringAppend(&key, servPtr->name, -1);
+    Tcl_DStringAppend(&key, "\002", 1);
+    Tcl_DStringAppend(&key, module, -1);
+    (void)Tcl_CreateHashEntry(&loaded, Tcl_DStringValue(&key), &isNew);
+    Tcl_DStringFree(&key);
+    return isNew != 0;
+}
 
 /*
  *----------------------------------------------------------------------
@@ -31,6 +66,9 @@ LoadModule(const NsServer *servPtr, const char *module, const char *file)
     Ns_ModuleInitProc *initProc;
     Ns_ReturnCode      status = NS_ERROR;
 
+    if (!MarkLoaded(servPtr, module)) {
+        return NS_OK;
+    }
     Tcl_DStringInit(&path);
     if (file[0] != '/') {
         Tcl_DStringAppend(&path, nsHome, -1);
@@ -89,4 +127,65 @@ NsLoadModules(NsServer *servPtr)
         status = LoadModule(servPtr, module, file);
     }
     return status;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * NsTclModuleLoadObjCmd --
+ *
+ *      ns_moduleload ?-global? ?-init? ?--? /module/ /file/  -- load a C
+ *      module from the Tcl part of a module, while the server starts (the
+ *      init interp); its interp init procs then also run in that interp.
+ *----------------------------------------------------------------------
+ */
+int
+NsTclModuleLoadObjCmd(ClientData clientData, Tcl_Interp *interp, int objc,
+                      Tcl_Obj *const objv[])
+{
+    const NsInterp *itPtr = clientData;
+    int             global = 0, init = 0;
+    char           *module = NULL, *file = NULL;
+    Ns_ObjvSpec     opts[] = {
+        {"-global", Ns_ObjvBool,  &global, INT2PTR(1)},
+        {"-init",   Ns_ObjvBool,  &init,   INT2PTR(1)},
+        {"--",      Ns_ObjvBreak, NULL,    NULL},
+        {NULL, NULL, NULL, NULL}
+    };
+    Ns_ObjvSpec     args[] = {
+        {"module", Ns_ObjvString, &module, NULL},
+        {"file",   Ns_ObjvString, &file,   NULL},
+        {NULL, NULL, NULL, NULL}
+    };
+    int result = TCL_OK;
+
+    if (Ns_ParseObjv(opts, args, interp, 1, objc, objv) != NS_OK) {
+        result = TCL_ERROR;
+    } else if (itPtr == NULL || !itPtr->initInterp) {
+        Tcl_SetObjResult(interp, Tcl_NewStringObj("ns_moduleload: only at server start-up", -1));
+        Tcl_SetErrorCode(interp, "NS", "MODULELOAD", "STARTED", (char *)0);
+        result = TCL_ERROR;
+    } else {
+        const TraceEntry *lastPtr = itPtr->servPtr->tracesPtr;
+
+        while (lastPtr != NULL && lastPtr->nextPtr != NULL) {
+            lastPtr = lastPtr->nextPtr;
+        }
+        if (LoadModule(itPtr->servPtr, module, file) != NS_OK) {
+            Tcl_SetObjResult(interp, Tcl_ObjPrintf("could not load module \"%s\" from \"%s\""
+                                                   " (see the server log)", module, file));
+            Tcl_SetErrorCode(interp, "NS", "MODULELOAD", module, (char *)0);
+            result = TCL_ERROR;
+        } else {
+            /* This interp exists already: give it what the module adds to new ones. */
+            const TraceEntry *tracePtr = (lastPtr != NULL) ? lastPtr->nextPtr
+                                                           : itPtr->servPtr->tracesPtr;
+
+            for (; tracePtr != NULL && result == TCL_OK; tracePtr = tracePtr->nextPtr) {
+                if (tracePtr->proc(interp, tracePtr->arg) != NS_OK) {
+                    result = TCL_ERROR;
+                }
+            }
+        }
+    }
+    return result;
 }

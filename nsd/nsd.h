@@ -280,6 +280,8 @@ Tcl_ObjCmdProc NsTclConnObjCmd, NsTclReturnObjCmd, NsTclRespondObjCmd, NsTclWrit
     NsTclQueryGetObjCmd, NsTclGetFormObjCmd;
 /* driver.c */
 Tcl_ObjCmdProc NsTclDriverObjCmd;
+/* modload.c */
+Tcl_ObjCmdProc NsTclModuleLoadObjCmd;
 /* op.c */
 Tcl_ObjCmdProc NsTclRegisterProcObjCmd, NsTclUnRegisterOpObjCmd;
 /* config.c */

@@ -35,6 +35,7 @@ static const CmdEntry coreCmds[] = {
     {"ns_log",                NsTclLogObjCmd},
     {"ns_logctl",             NsTclLogCtlObjCmd},
     {"ns_logroll",            NsTclLogRollObjCmd},
+    {"ns_moduleload",         NsTclModuleLoadObjCmd},
     {"ns_mutex",              NsTclMutexObjCmd},
     {"ns_parseurl",           NsTclParseUrlObjCmd},
     {"ns_queryget",           NsTclQueryGetObjCmd},

@@ -79,6 +79,7 @@ WsChannelFree(WsChannel *wsPtr)
 {
     WsParserDestroy(wsPtr->parserPtr);
     ckfree(wsPtr->callback);
+    ckfree(wsPtr->onMessage);
     ckfree(wsPtr->onClose);
     ckfree(wsPtr->onError);
     ckfree(wsPtr->protocol);
@@ -329,7 +330,7 @@ OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len)
 {
     ConnChan  *chanPtr = arg;
     WsChannel *wsPtr = chanPtr->wsPtr;
-    Tcl_Obj   *objv[2];
+    Tcl_Obj   *objv[3];
 
     if (!Active(chanPtr)) {
         return;
@@ -343,7 +344,7 @@ OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len)
         Tcl_DStringAppend(&wsPtr->pending, (const char *)data, (int)len);
         return;
     }
-    if (wsPtr->callback == NULL) {
+    if (wsPtr->callback == NULL && wsPtr->onMessage == NULL) {
         return;
     }
     objv[0] = Tcl_NewStringObj(chanPtr->name, -1);
@@ -359,7 +360,9 @@ OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len)
     } else {
         objv[1] = Tcl_NewByteArrayObj(data, (int)len);
     }
-    if (RunScript(chanPtr, wsPtr->callback, 2, objv, "message callback") != TCL_OK
+    objv[2] = Tcl_NewStringObj(opcode == WS_OP_TEXT ? "text" : "binary", -1);
+    if (RunScript(chanPtr, wsPtr->onMessage != NULL ? wsPtr->onMessage : wsPtr->callback,
+                  wsPtr->onMessage != NULL ? 3 : 2, objv, "message callback") != TCL_OK
         && Active(chanPtr)) {
         Fail(chanPtr, 1011, "internal error");
     }

@@ -42,7 +42,8 @@ typedef struct WsChannel {
     WsParser     *parserPtr;
     bool          isServer;      /* we are the server side (peer frames masked) */
     bool          binary;        /* deliver text messages as bytes too */
-    char         *callback;      /* {*}callback channel message */
+    char         *callback;      /* {*}callback channel message (NaviServer's) */
+    char         *onMessage;     /* {*}onMessage channel message text|binary */
     char         *onClose;       /* {*}onClose channel code reason */
     char         *onError;       /* {*}onError channel code reason */
     char         *protocol;      /* negotiated subprotocol, or NULL */

@@ -85,7 +85,8 @@ EncodeFrame(Tcl_Obj *msgObj, bool text, bool binary, Tcl_DString *dsPtr)
  *----------------------------------------------------------------------
  * WsHandshakeObjCmd --
  *
- *      ws::handshake ?-readevent bool? ?-callback script? ?-onopen script?
+ *      ws::handshake ?-readevent bool? ?-callback script? ?-onmessage script?
+ *          ?-onopen script?
  *          ?-onclose script? ?-onerror script? ?-protocols list?
  *          ?-origins list? ?-headers setId? ?-binary? ?-maxmessage bytes?
  *          ?-idletimeout time? ?-heartbeat time? ?-sendlimit bytes?
@@ -103,7 +104,8 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     static Ns_ObjvTable policies[] = {{"close", WS_SLOW_CLOSE}, {"skip", WS_SLOW_SKIP},
                                       {NULL, 0}};
     int             readevent = 1, binary = 0, policy = (int)wsConfig.slowPolicy;
-    char           *callback = NULL, *onOpen = NULL, *onClose = NULL, *onError = NULL;
+    char           *callback = NULL, *onMessage = NULL, *onOpen = NULL, *onClose = NULL;
+    char           *onError = NULL;
     Tcl_WideInt     maxMessage = (Tcl_WideInt)wsConfig.maxMessage;
     Tcl_WideInt     sendLimit = (Tcl_WideInt)wsConfig.sendLimit;
     Ns_Time        *idlePtr = NULL, *heartbeatPtr = NULL;
@@ -111,6 +113,7 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     Ns_ObjvSpec     opts[] = {
         {"-readevent",    Ns_ObjvBool,    &readevent,        NULL},
         {"-callback",     Ns_ObjvString,  &callback,         NULL},
+        {"-onmessage",    Ns_ObjvString,  &onMessage,        NULL},
         {"-onopen",       Ns_ObjvString,  &onOpen,           NULL},
         {"-onclose",      Ns_ObjvString,  &onClose,          NULL},
         {"-onerror",      Ns_ObjvString,  &onError,          NULL},
@@ -160,6 +163,7 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
             } else {
                 wsPtr->callback = (callback != NULL && *callback != '\0')
                     ? ns_strdup(callback) : NULL;
+                wsPtr->onMessage = (onMessage != NULL) ? ns_strdup(onMessage) : NULL;
                 wsPtr->onClose = (onClose != NULL) ? ns_strdup(onClose) : NULL;
                 wsPtr->onError = (onError != NULL) ? ns_strdup(onError) : NULL;
                 wsPtr->protocol = (Tcl_DStringLength(&protocol) > 0)

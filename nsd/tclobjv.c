@@ -954,12 +954,10 @@ Ns_ObjvSet(Ns_ObjvSpec *spec, Tcl_Interp *interp, int *objcPtr, Tcl_Obj *const o
  * Ns_ObjvServer --
  *
  *      Consume one word as a virtual server name; dest is a char **.
- *      The name is not checked yet: the server table lives in another part
- *      of the host, and validation will be added there
- *      (NaviServer answers "invalid server: 'x'").
  *
  * Results:
- *      TCL_OK, or TCL_ERROR when the word is missing.
+ *      TCL_OK, or TCL_ERROR when the word is missing or names no server
+ *      ("invalid server: 'x'", as NaviServer).
  *
  * Side effects:
  *      Stores into *dest; decrements *objcPtr.
@@ -974,6 +972,10 @@ Ns_ObjvServer(Ns_ObjvSpec *spec, Tcl_Interp *interp, int *objcPtr, Tcl_Obj *cons
 
     if (*objcPtr < 1) {
         result = MissingArgument(interp, spec);
+    } else if (NsGetServer(Tcl_GetString(objv[0])) == NULL) {
+        Ns_TclPrintfResult(interp, "invalid server: '%s'", Tcl_GetString(objv[0]));
+        Tcl_SetErrorCode(interp, "NS", "LOOKUP", "SERVER", Tcl_GetString(objv[0]), (char *)0);
+        result = TCL_ERROR;
     } else {
         *(char **)spec->dest = Tcl_GetString(objv[0]);
         *objcPtr -= 1;

@@ -150,6 +150,8 @@ proc ::nstest::start {args} {
     set h [dict create pid [pid $chan] home $home chan $chan log $home/logs/nsd.log \
                port "" ports {}]
     set ::nstest::output($chan) ""
+    # Tcl reuses the names of closed pipes: forget an earlier server's exit.
+    unset -nocomplain ::nstest::exited($chan)
     set ::nstest::ready($chan) ""
     fileevent $chan readable [list ::nstest::Reader $chan]
     if {![wait ::nstest::ready($chan) 20000] || $::nstest::ready($chan) ne "ready"} {

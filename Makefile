@@ -6,7 +6,7 @@
 #   make            build lib/libnsd.so and bin/nsd
 #   make run        build and start the server with conf/nsd-config.tcl
 #   make test       build and run the C unit tests and tests/all.tcl
-#   make install    lay out a server tree under $(DESTDIR)$(prefix)
+#   make install    lay out a server tree under $(DESTDIR)$(PREFIX)
 #   make clean      remove build products (distclean: and configure's output)
 
 .DEFAULT_GOAL := all
@@ -118,9 +118,54 @@ test: all unit $(TEST_MODULES)
 	@sh tools/deps.sh test
 	$(TCLSH) tests/all.tcl $(TESTFLAGS)
 
+# --- Sanitizers and fuzzing ------------------------------------------------------
+#
+# test-asan / test-tsan run the whole suite in a copy of the tree built with
+# AddressSanitizer+UBSan or ThreadSanitizer, leaving this build alone.
+# fuzz runs each libFuzzer harness for FUZZ_SECONDS on a copy of its corpus.
+
+FUZZ_SECONDS ?= 60
+FUZZERS      := build/fuzz/fuzz_request build/fuzz/fuzz_wsframe
+
+define sanitized-test
+	rm -rf $(1) && mkdir -p $(1)
+	git ls-files --cached --others --exclude-standard | tar cf - -T - | tar xf - -C $(1)
+	cd $(1) && ./configure -q $(2) && $$(MAKE) test
+endef
+
+test-asan:
+	$(call sanitized-test,build/asan,--enable-sanitizers)
+
+test-tsan:
+	$(call sanitized-test,build/tsan,--enable-tsan)
+
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iinclude -Insd -Inswebsocket \
+              $(TCL_INCLUDE_SPEC)
+
+build/fuzz/fuzz_request: tests/c/fuzz_request.c nsd/request.c nsd/request.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ tests/c/fuzz_request.c nsd/request.c $(LDLIBS)
+
+build/fuzz/fuzz_wsframe: tests/c/fuzz_wsframe.c nswebsocket/wsframe.c nswebsocket/wsframe.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ tests/c/fuzz_wsframe.c nswebsocket/wsframe.c $(LDLIBS)
+
+fuzz: $(FUZZERS)
+	@sh tools/deps.sh fuzz
+	@for f in $(FUZZERS); do \
+	    name=$$(basename $$f | sed 's/^fuzz_//'); \
+	    rm -rf build/fuzz/corpus-$$name && cp -R tests/fuzz/$$name build/fuzz/corpus-$$name; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$name \
+	        > build/fuzz/$$name.log 2>&1; rc=$$?; tail -6 build/fuzz/$$name.log; \
+	    [ $$rc = 0 ] || { echo "fuzz: $$name failed, see build/fuzz/$$name.log"; exit 1; }; \
+	done
+
 # --- Installing ------------------------------------------------------------------
 
-INSTALL_ROOT := $(DESTDIR)$(prefix)
+# PREFIX (as the issue and README spell it) overrides configure's --prefix.
+PREFIX       ?= $(prefix)
+INSTALL_ROOT := $(DESTDIR)$(PREFIX)
 
 install: all
 	install -d $(INSTALL_ROOT)/bin $(INSTALL_ROOT)/lib $(INSTALL_ROOT)/include \
@@ -144,4 +189,4 @@ clean:
 distclean: clean
 	rm -rf config.mk config.h config.log config.status autom4te.cache
 
-.PHONY: all run test unit install clean distclean
+.PHONY: all run test unit install clean distclean test-asan test-tsan fuzz

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh -- make sure the Debian packages a target needs are installed.
 #
-# Usage: sh tools/deps.sh build|test|browser
+# Usage: sh tools/deps.sh build|test|fuzz
 # As root, installs what is missing with apt-get; otherwise prints the one
 # apt-get line needed and fails, so a newcomer knows exactly what to type.
 
@@ -9,6 +9,7 @@ set -u
 case "${1:-build}" in
     build)   want="gcc make libc6-dev tcl8.6 tcl8.6-dev libssl-dev zlib1g-dev openssl" ;;
     test)    want="gcc make libc6-dev tcl8.6 tcl8.6-dev libssl-dev zlib1g-dev openssl" ;;
+    fuzz)    want="clang libclang-rt-14-dev" ;;
     *)       echo "deps.sh: unknown set \"$1\"" >&2; exit 2 ;;
 esac
 

@@ -626,7 +626,8 @@ WsSlowConsumer(ConnChan *chanPtr)
  * WsSend --
  *
  *      Send a frame to one WebSocket (ws::send), minding the slow consumer
- *      limit.
+ *      limit: a channel with more than limit bytes queued (0: no limit)
+ *      gets nothing.
  *
  * Results:
  *      1 when sent or queued, 0 otherwise.
@@ -636,7 +637,11 @@ int
 WsSend(ConnChan *chanPtr, const char *frame, size_t len, size_t limit)
 {
     ChanBuf       *bufPtr = ChanBufCreate(frame, len);
-    ChanSendStatus status = ConnChanWriteShared(chanPtr, bufPtr, limit);
+    /*
+     * The limit is on what is still queued from before: a consumer that
+     * keeps up takes a message of any size.
+     */
+    ChanSendStatus status = ConnChanWriteShared(chanPtr, bufPtr, (limit > 0) ? limit + len : 0);
 
     ChanBufRelease(bufPtr);
     if (status == CHAN_SEND_OVER_LIMIT && chanPtr->wsPtr != NULL) {

@@ -355,7 +355,9 @@ WsMulticast(const char *server, const char *name, const char *frame, size_t len,
         WsChannel *wsPtr = chanPtr->wsPtr;
 
         if (!Excluded(chanPtr, excluded, nexcluded) && wsPtr != NULL) {
-            ChanSendStatus status = ConnChanWriteShared(chanPtr, bufPtr, wsPtr->sendLimit);
+            /* Slow is a channel with more than sendLimit queued from before. */
+            size_t         limit = (wsPtr->sendLimit > 0) ? wsPtr->sendLimit + len : 0;
+            ChanSendStatus status = ConnChanWriteShared(chanPtr, bufPtr, limit);
 
             if (status == CHAN_SEND_OK) {
                 delivered++;

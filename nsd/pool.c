@@ -12,6 +12,8 @@
 
 #include "nsd.h"
 
+#include <openssl/crypto.h>
+
 static void *ConnThread(void *arg);
 static void  CreateConnThread(NsServer *servPtr);
 
@@ -142,12 +144,20 @@ ConnThread(void *arg)
         servPtr->active--;
         pthread_mutex_unlock(&servPtr->lock);
     }
+    pthread_mutex_unlock(&servPtr->lock);
+
+    /*
+     * Release what the thread holds (its interps, Tcl's and OpenSSL's
+     * per-thread state) before saying it is gone: the process may exit as
+     * soon as the last thread is counted out.
+     */
+    NsTclFreeThreadInterps();
+    Tcl_FinalizeThread();
+    OPENSSL_thread_stop();
+    pthread_mutex_lock(&servPtr->lock);
     servPtr->threads--;
     pthread_cond_broadcast(&servPtr->cond);
     pthread_mutex_unlock(&servPtr->lock);
-
-    NsTclFreeThreadInterps();
-    Tcl_FinalizeThread();
     return NULL;
 }
 

@@ -259,11 +259,30 @@ WsNotifyClosed(ConnChan *chanPtr, int code, const char *reason)
 
 /*
  *----------------------------------------------------------------------
+ * EndConnection --
+ *
+ *      The WebSocket is over (close handshake or error): a server channel
+ *      closes once its last frame is out.  A client channel stays until
+ *      ws::client::receive has handed out the messages that came before
+ *      the end (it closes the channel then), or ws::client::close.
+ *----------------------------------------------------------------------
+ */
+static void
+EndConnection(ConnChan *chanPtr)
+{
+    if (chanPtr->wsPtr->isServer) {
+        ConnChanCloseWhenDrained(chanPtr);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
  * Fail --
  *
  *      End the WebSocket because of an error: send a close frame with the
  *      code (if none went out yet), tell the application, and close the
- *      TCP connection once the frame is sent (RFC 6455 §7.1.7).
+ *      TCP connection once the frame is sent (RFC 6455 §7.1.7; a client
+ *      channel: see EndConnection).
  *----------------------------------------------------------------------
  */
 static void
@@ -283,7 +302,7 @@ Fail(ConnChan *chanPtr, int code, const char *reason)
         (void)RunScript(chanPtr, wsPtr->onError, 3, objv, "on-error callback");
     }
     WsNotifyClosed(chanPtr, code, reason);
-    ConnChanCloseWhenDrained(chanPtr);
+    EndConnection(chanPtr);
 }
 
 /*
@@ -401,7 +420,7 @@ OnClose(void *arg, int code, const uint8_t *reason, size_t len)
         SendClose(chanPtr, code == WS_CLOSE_NO_STATUS ? 0 : code, "");
     }
     WsNotifyClosed(chanPtr, code, text);
-    ConnChanCloseWhenDrained(chanPtr);
+    EndConnection(chanPtr);
 }
 
 static void

@@ -454,6 +454,8 @@ WsClientReceiveObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int obj
             if (chanPtr->closed || WsParserClosed(wsPtr->parserPtr)) {
                 Tcl_SetObjResult(interp, Tcl_ObjPrintf("WebSocket \"%s\" is closed", name));
                 Tcl_SetErrorCode(interp, "NS", "WS", "CLOSED", name, (char *)0);
+                /* Every message from before the close is out: the channel goes now. */
+                ConnChanCloseWhenDrained(chanPtr);
                 result = TCL_ERROR;
                 break;
             }

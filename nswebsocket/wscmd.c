@@ -564,23 +564,54 @@ WsLogObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj
  *----------------------------------------------------------------------
  * WsBuildMsgObjCmd --
  *
- *      ws::build_msg ?-opcode /value/? ?-mask? /payload/  -- kept for
- *      applications of NaviServer's module; ns_connchan wsencode does more.
+ *      ws::build_msg ?-opcode continue|text|binary|close|ping|pong? ?-mask?
+ *                    ?--? /payload/  -- kept for applications of
+ *      NaviServer's module: the frame of ns_connchan wsencode, with the
+ *      options and usage of ws::build_msg.
  *----------------------------------------------------------------------
  */
 static int
 WsBuildMsgObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                  Tcl_Obj *const objv[])
 {
-    Tcl_Obj *cmdObj = Tcl_NewListObj(0, NULL);
-    int      result;
+    /* The values index the table: the name is passed on to wsencode. */
+    static Ns_ObjvTable opcodes[] = {
+        {"continue", 0}, {"text", 1}, {"binary", 2}, {"close", 3}, {"ping", 4}, {"pong", 5},
+        {NULL, 0}
+    };
+    int          opcode = 1, mask = 0;
+    Tcl_Obj     *payloadObj = NULL;
+    Ns_ObjvSpec  opts[] = {
+        {"-opcode", Ns_ObjvIndex, &opcode, opcodes},
+        {"-mask",   Ns_ObjvBool,  &mask,   INT2PTR(1)},
+        {"--",      Ns_ObjvBreak, NULL,    NULL},
+        {NULL, NULL, NULL, NULL}
+    };
+    Ns_ObjvSpec  args[] = {
+        {"payload", Ns_ObjvObj, &payloadObj, NULL},
+        {NULL, NULL, NULL, NULL}
+    };
+    int result = TCL_OK;
 
-    Tcl_IncrRefCount(cmdObj);
-    Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj("ns_connchan", -1));
-    Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj("wsencode", -1));
-    Tcl_ListObjReplace(NULL, cmdObj, 2, 0, objc - 1, objv + 1);
-    result = Tcl_EvalObjEx(interp, cmdObj, 0);
-    Tcl_DecrRefCount(cmdObj);
+    if (Ns_ParseObjv(opts, args, interp, 1, objc, objv) != NS_OK) {
+        result = TCL_ERROR;
+    } else {
+        Tcl_Obj *cmdObj = Tcl_NewListObj(0, NULL);
+
+        /* The same frame as ns_connchan wsencode makes, from the same code. */
+        Tcl_IncrRefCount(cmdObj);
+        Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj("ns_connchan", -1));
+        Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj("wsencode", -1));
+        Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj("-opcode", -1));
+        Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj(opcodes[opcode].key, -1));
+        if (mask) {
+            Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj("-mask", -1));
+        }
+        Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj("--", -1));
+        Tcl_ListObjAppendElement(NULL, cmdObj, payloadObj);
+        result = Tcl_EvalObjEx(interp, cmdObj, 0);
+        Tcl_DecrRefCount(cmdObj);
+    }
     return result;
 }
 

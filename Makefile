@@ -104,6 +104,13 @@ build/tests/testmodule.so: tests/c/testmodule.c include/ns.h lib/libnsd.so
 	$(CC) $(CPPFLAGS) $(CFLAGS_LIB) -shared -o $@ tests/c/testmodule.c -Llib -lnsd \
 	    -Wl,-rpath,'$$ORIGIN/../../lib' $(LDLIBS)
 
+# The load client of tests/ws_multicast.test: a thousand WebSockets, with epoll.
+TEST_TOOLS := build/tests/wsload
+
+build/tests/wsload: tests/c/wsload.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN_FLAGS) -o $@ tests/c/wsload.c
+
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
@@ -114,7 +121,7 @@ run: all
 	@mkdir -p logs
 	bin/nsd -f -t conf/nsd-config.tcl
 
-test: all unit $(TEST_MODULES)
+test: all unit $(TEST_MODULES) $(TEST_TOOLS)
 	@sh tools/deps.sh test
 	$(TCLSH) tests/all.tcl $(TESTFLAGS)
 

@@ -8,7 +8,8 @@
 set -u
 case "${1:-build}" in
     build)   want="gcc make libc6-dev tcl8.6 tcl8.6-dev libssl-dev zlib1g-dev openssl" ;;
-    test)    want="gcc make libc6-dev tcl8.6 tcl8.6-dev libssl-dev zlib1g-dev openssl" ;;
+    test)    want="gcc make libc6-dev tcl8.6 tcl8.6-dev libssl-dev zlib1g-dev openssl
+             python3-websockets" ;;
     fuzz)    want="clang libclang-rt-14-dev" ;;
     *)       echo "deps.sh: unknown set \"$1\"" >&2; exit 2 ;;
 esac

@@ -137,7 +137,7 @@ FUZZERS      := build/fuzz/fuzz_request build/fuzz/fuzz_wsframe
 define sanitized-test
 	rm -rf $(1) && mkdir -p $(1)
 	git ls-files --cached --others --exclude-standard | tar cf - -T - | tar xf - -C $(1)
-	cd $(1) && ./configure -q $(2) && $$(MAKE) test
+	cd $(1) && ./configure -q $(2) && $(MAKE) test
 endef
 
 test-asan:

@@ -166,29 +166,23 @@ ConnChanRelease(ConnChan *chanPtr)
 
 /*
  *----------------------------------------------------------------------
- * ConnChanClose --
+ * FinishClose --
  *
- *      Close a channel: its name is gone at once, its callback never runs
- *      again, and the socket is closed when the last reference goes
- *      (right after the current callback, when closed from inside one).
+ *      The second half of ConnChanClose: a WebSocket says goodbye (close
+ *      frame, on-close) unless it did already, the callback never runs
+ *      again, the channel leaves its subscriptions, and the table's
+ *      reference goes.
  *----------------------------------------------------------------------
  */
-void
-ConnChanClose(ConnChan *chanPtr)
+static void
+FinishClose(ConnChan *chanPtr, bool wasListed)
 {
-    Tcl_HashEntry *hPtr;
-    bool           wasListed = false;
-    Ns_Event      *event;
-    int            debugLevel;
+    Ns_Event *event;
+    int       debugLevel;
 
-    pthread_mutex_lock(&tableLock);
-    hPtr = Tcl_FindHashEntry(&channels, chanPtr->name);
-    if (hPtr != NULL && Tcl_GetHashValue(hPtr) == chanPtr) {
-        Tcl_DeleteHashEntry(hPtr);
-        wasListed = true;
+    if (chanPtr->wsPtr != NULL) {
+        WsChannelClosing(chanPtr);
     }
-    pthread_mutex_unlock(&tableLock);
-
     pthread_mutex_lock(&chanPtr->lock);
     chanPtr->closed = true;
     event = chanPtr->event;
@@ -206,6 +200,58 @@ ConnChanClose(ConnChan *chanPtr)
     WsUnsubscribeAll(chanPtr);
     if (wasListed) {
         ConnChanRelease(chanPtr);
+    }
+}
+
+typedef struct PendingClose {
+    ConnChan *chanPtr;     /* referenced */
+    bool      wasListed;
+} PendingClose;
+
+static void
+FinishPendingClose(void *arg)
+{
+    PendingClose *closePtr = arg;
+
+    FinishClose(closePtr->chanPtr, closePtr->wasListed);
+    ConnChanRelease(closePtr->chanPtr);
+    ckfree(closePtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanClose --
+ *
+ *      Close a channel: its name is gone at once, its callback never runs
+ *      again, and the socket is closed when the last reference goes
+ *      (right after the current callback, when closed from inside one).
+ *      A WebSocket closed from another thread is finished by the event
+ *      thread, where its on-close callback runs.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanClose(ConnChan *chanPtr)
+{
+    Tcl_HashEntry *hPtr;
+    bool           wasListed = false;
+
+    pthread_mutex_lock(&tableLock);
+    hPtr = Tcl_FindHashEntry(&channels, chanPtr->name);
+    if (hPtr != NULL && Tcl_GetHashValue(hPtr) == chanPtr) {
+        Tcl_DeleteHashEntry(hPtr);
+        wasListed = true;
+    }
+    pthread_mutex_unlock(&tableLock);
+
+    if (chanPtr->wsPtr != NULL && !Ns_EventIsEventThread()) {
+        PendingClose *closePtr = ckalloc(sizeof(PendingClose));
+
+        atomic_fetch_add(&chanPtr->refCount, 1);
+        closePtr->chanPtr = chanPtr;
+        closePtr->wasListed = wasListed;
+        Ns_EventCall(FinishPendingClose, closePtr);
+    } else {
+        FinishClose(chanPtr, wasListed);
     }
 }
 

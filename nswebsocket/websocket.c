@@ -703,3 +703,22 @@ WsClientReadOnce(ConnChan *chanPtr, Tcl_Interp *interp)
     Tcl_DStringFree(&ds);
     return ok;
 }
+
+/*
+ *----------------------------------------------------------------------
+ * WsChannelClosing --
+ *
+ *      The channel is being closed (ns_connchan close, ws::client::close,
+ *      or the end of a close handshake).  A server-side WebSocket that has
+ *      not said goodbye yet sends a 1000 close and runs its on-close now.
+ *      Event thread only.
+ *----------------------------------------------------------------------
+ */
+void
+WsChannelClosing(ConnChan *chanPtr)
+{
+    if (chanPtr->wsPtr->isServer && Active(chanPtr)) {
+        SendClose(chanPtr, 1000, "");
+        WsNotifyClosed(chanPtr, 1000, "");
+    }
+}

@@ -78,6 +78,7 @@ void       WsChannelStart(ConnChan *chanPtr);
 void       WsChannelReadable(ConnChan *chanPtr);
 void       WsChannelTimeout(ConnChan *chanPtr);
 void       WsChannelExit(ConnChan *chanPtr);
+void       WsChannelClosing(ConnChan *chanPtr);
 int        WsSendFrame(ConnChan *chanPtr, unsigned int opcode, const uint8_t *payload,
                        size_t len, bool mask, Ns_SockError *errPtr);
 void       WsStartClose(ConnChan *chanPtr, int code, const char *reason);

@@ -542,6 +542,8 @@ CheckRange(Tcl_Interp *interp, const char *key, const Ns_ObjvValueRange *rangePt
         snprintf(buf, sizeof(buf), "', but got %" PRId64, (int64_t)value);
         Tcl_DStringAppend(&ds, buf, -1);
         Tcl_DStringResult(interp, &ds);
+        /* The code Tcl itself gives a number it cannot use. */
+        Tcl_SetErrorCode(interp, "TCL", "VALUE", "NUMBER", (char *)0);
         result = TCL_ERROR;
     }
     return result;
@@ -775,6 +777,7 @@ SetTimeFromAny(Tcl_Interp *interp, Tcl_Obj *objPtr)
     if (Ns_ParseTime(string, &t) != NS_OK) {
         if (interp != NULL) {
             Ns_TclPrintfResult(interp, "expected time value but got \"%s\"", string);
+            Tcl_SetErrorCode(interp, "TCL", "VALUE", "TIME", (char *)0);
         }
         result = TCL_ERROR;
     } else {

@@ -196,8 +196,6 @@ FinishClose(ConnChan *chanPtr, bool wasListed)
     if (event != NULL) {
         Ns_EventDestroy(event);
     }
-    /* A WebSocket leaves its subscriptions the moment it closes. */
-    WsUnsubscribeAll(chanPtr);
     if (wasListed) {
         ConnChanRelease(chanPtr);
     }
@@ -242,6 +240,8 @@ ConnChanClose(ConnChan *chanPtr)
         wasListed = true;
     }
     pthread_mutex_unlock(&tableLock);
+    /* A WebSocket leaves its subscriptions the moment it closes. */
+    WsUnsubscribeAll(chanPtr);
 
     if (chanPtr->wsPtr != NULL && !Ns_EventIsEventThread()) {
         PendingClose *closePtr = ckalloc(sizeof(PendingClose));

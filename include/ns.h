@@ -219,6 +219,10 @@ typedef struct Ns_SubCmdSpec {
 NS_EXPORT int Ns_SubcmdObjv(const Ns_SubCmdSpec *subcmdSpec, ClientData clientData,
                             Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 
+/* UTF-8 on the wire: the bytes of a Tcl string (in dsPtr), a Tcl string of bytes. */
+NS_EXPORT const char *Ns_Utf8FromObj(Tcl_Obj *objPtr, Tcl_DString *dsPtr, int *lenPtr);
+NS_EXPORT Tcl_Obj    *Ns_Utf8ToObj(const char *bytes, size_t len);
+
 /* Format the interp result (printf style); returns TCL_OK and sets no -errorcode. */
 NS_EXPORT int Ns_TclPrintfResult(Tcl_Interp *interp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -20,20 +20,10 @@
 static const char *
 ToBytes(Tcl_Obj *dataObj, bool binary, Tcl_DString *dsPtr, int *lenPtr)
 {
-    Tcl_Encoding utf8;
-    const char  *string;
-    int          len;
-
     if (binary) {
         return (const char *)Tcl_GetByteArrayFromObj(dataObj, lenPtr);
     }
-    /* Tcl's internal form is UTF-8 but for NUL (0xC0 0x80): convert. */
-    utf8 = Tcl_GetEncoding(NULL, "utf-8");
-    string = Tcl_GetStringFromObj(dataObj, &len);
-    Tcl_UtfToExternalDString(utf8, string, len, dsPtr);
-    Tcl_FreeEncoding(utf8);
-    *lenPtr = Tcl_DStringLength(dsPtr);
-    return Tcl_DStringValue(dsPtr);
+    return Ns_Utf8FromObj(dataObj, dsPtr, lenPtr);
 }
 
 /*

@@ -682,13 +682,7 @@ ConnChanWsEncodeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int ob
         if (binary || opcode == WS_OP_BINARY) {
             data = Tcl_GetByteArrayFromObj(msgObj, &len);
         } else {
-            Tcl_Encoding utf8 = Tcl_GetEncoding(NULL, "utf-8");
-            const char  *string = Tcl_GetStringFromObj(msgObj, &len);
-
-            Tcl_UtfToExternalDString(utf8, string, len, &ds);
-            Tcl_FreeEncoding(utf8);
-            data = (const uint8_t *)Tcl_DStringValue(&ds);
-            len = Tcl_DStringLength(&ds);
+            data = (const uint8_t *)Ns_Utf8FromObj(msgObj, &ds, &len);
         }
         if (mask && getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
             /* Masks need not be secret from us, only unpredictable to scripts. */

@@ -368,14 +368,7 @@ OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len)
     }
     objv[0] = Tcl_NewStringObj(chanPtr->name, -1);
     if (opcode == WS_OP_TEXT && !wsPtr->binary) {
-        /* Validated UTF-8: make it a Tcl string without a second check. */
-        Tcl_DString ds;
-        Tcl_Encoding utf8 = Tcl_GetEncoding(NULL, "utf-8");
-
-        Tcl_ExternalToUtfDString(utf8, (const char *)data, (int)len, &ds);
-        Tcl_FreeEncoding(utf8);
-        objv[1] = Tcl_NewStringObj(Tcl_DStringValue(&ds), Tcl_DStringLength(&ds));
-        Tcl_DStringFree(&ds);
+        objv[1] = Ns_Utf8ToObj((const char *)data, len);
     } else {
         objv[1] = Tcl_NewByteArrayObj(data, (int)len);
     }

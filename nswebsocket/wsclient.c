@@ -358,13 +358,7 @@ WsClientSendObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         if (binary) {
             data = Tcl_GetByteArrayFromObj(msgObj, &len);
         } else {
-            Tcl_Encoding utf8 = Tcl_GetEncoding(NULL, "utf-8");
-            const char  *string = Tcl_GetStringFromObj(msgObj, &len);
-
-            Tcl_UtfToExternalDString(utf8, string, len, &ds);
-            Tcl_FreeEncoding(utf8);
-            data = (const uint8_t *)Tcl_DStringValue(&ds);
-            len = Tcl_DStringLength(&ds);
+            data = (const uint8_t *)Ns_Utf8FromObj(msgObj, &ds, &len);
         }
         if (WsSendFrame(chanPtr, binary ? WS_OP_BINARY : WS_OP_TEXT, data, (size_t)len, true,
                         &err) != TCL_OK) {
@@ -397,13 +391,7 @@ PopMessage(WsChannel *wsPtr, Tcl_Obj **msgObjPtr)
     }
     memcpy(&n, buf + 1, sizeof(n));
     if (buf[0] == WS_OP_TEXT && !wsPtr->binary) {
-        Tcl_DString  ds;
-        Tcl_Encoding utf8 = Tcl_GetEncoding(NULL, "utf-8");
-
-        Tcl_ExternalToUtfDString(utf8, buf + 9, (int)n, &ds);
-        Tcl_FreeEncoding(utf8);
-        *msgObjPtr = Tcl_NewStringObj(Tcl_DStringValue(&ds), Tcl_DStringLength(&ds));
-        Tcl_DStringFree(&ds);
+        *msgObjPtr = Ns_Utf8ToObj(buf + 9, (size_t)n);
     } else {
         *msgObjPtr = Tcl_NewByteArrayObj((const unsigned char *)buf + 9, (int)n);
     }

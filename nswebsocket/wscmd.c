@@ -60,13 +60,7 @@ EncodeFrame(Tcl_Obj *msgObj, bool text, bool binary, Tcl_DString *dsPtr)
 
     Tcl_DStringInit(&utf8Ds);
     if (text) {
-        Tcl_Encoding utf8 = Tcl_GetEncoding(NULL, "utf-8");
-        const char  *string = Tcl_GetStringFromObj(msgObj, &len);
-
-        Tcl_UtfToExternalDString(utf8, string, len, &utf8Ds);
-        Tcl_FreeEncoding(utf8);
-        data = (const unsigned char *)Tcl_DStringValue(&utf8Ds);
-        len = Tcl_DStringLength(&utf8Ds);
+        data = (const unsigned char *)Ns_Utf8FromObj(msgObj, &utf8Ds, &len);
     } else {
         data = Tcl_GetByteArrayFromObj(msgObj, &len);
     }

@@ -514,6 +514,11 @@ foreach row $rows {
             }
         }
     }
+    # A fixed rate the server could not keep: wsload stopped publishing.
+    set overloaded [llength [lsearch -all [field [dict get $results nsd] overloaded] 1]]
+    if {$overloaded > 0} {
+        set met "$met (overloaded in $overloaded of [llength [dict get $results nsd]] runs)"
+    }
     set lat {}
     set cpu {}
     foreach t {nsd baseline} {

@@ -394,8 +394,7 @@ try {
                 dict lappend results $target $r
                 set metric [dict get $scenario metric]
                 puts [format "  round %d %-9s %12s %s%s" $round $target \
-                          [fmt [expr {[dict exists $r $metric] ? [dict get $r $metric] : ""}] \
-                               [expr {$metric eq "rate" ? 0 : 1}]] \
+                          [fmt [lindex [field [list $r] $metric] 0]] \
                           [dict get $scenario unit] \
                           [expr {[dict exists $r lost] && [dict get $r lost] > 0
                                  ? "  lost [dict get $r lost]" : ""}]]
@@ -492,7 +491,7 @@ lappend table "|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|"
 foreach row $rows {
     lassign $row scenario results
     set metric [dict get $scenario metric]
-    set digits [expr {$metric eq "rate" ? 0 : 1}]
+    set digits 0
     set n [median [field [dict get $results nsd] $metric]]
     set b [median [field [dict get $results baseline] $metric]]
     set p [median [field [dict get $results perrecord] $metric]]

@@ -6,6 +6,7 @@
 #   make            build lib/libnsd.so and bin/nsd
 #   make run        build and start the server with conf/nsd-config.tcl
 #   make test       build and run the C unit tests and tests/all.tcl
+#   make bench      nsd against a plain C baseline under load (bench/run.tcl)
 #   make install    lay out a server tree under $(DESTDIR)$(PREFIX)
 #   make clean      remove build products (distclean: and configure's output)
 
@@ -114,6 +115,31 @@ build/tests/wsload: tests/c/wsload.c
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
+# --- Benchmarks: the load generator, the baseline server, make bench ------------
+#
+# Plain C (libc, and OpenSSL for the handshake's SHA-1), optimised, unsanitised.
+# make bench is never part of make test; tests/bench.test only checks that the
+# tools work.
+
+BENCH_FLAGS := -std=c11 -O2 -g $(WARN_FLAGS)
+BENCH_TOOLS := build/bench/wsload build/bench/baseline
+
+build/bench/wsload: bench/wsload.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_FLAGS) -o $@ $< -lcrypto
+
+build/bench/baseline: bench/baseline.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_FLAGS) -o $@ $<
+
+bench-tools: $(BENCH_TOOLS)
+
+# Up to 65536 descriptors when the hard limit allows, else the hard limit.
+bench: all $(BENCH_TOOLS)
+	@sh tools/deps.sh build
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	    $(TCLSH) bench/run.tcl $(BENCHFLAGS)
+
 # --- Running and testing ---------------------------------------------------------
 
 run: all
@@ -121,7 +147,7 @@ run: all
 	@mkdir -p logs
 	bin/nsd -f -t conf/nsd-config.tcl
 
-test: all unit $(TEST_MODULES) $(TEST_TOOLS)
+test: all unit $(TEST_MODULES) $(TEST_TOOLS) $(BENCH_TOOLS)
 	@sh tools/deps.sh test
 	$(TCLSH) tests/all.tcl $(TESTFLAGS)
 
@@ -191,9 +217,9 @@ install: all
 	    install -m 644 conf/nsd-config.tcl $(INSTALL_ROOT)/conf/nsd-config.tcl
 
 clean:
-	rm -rf build lib bin tests/out
+	rm -rf build lib bin tests/out bench/out
 
 distclean: clean
 	rm -rf config.mk config.h config.log config.status autom4te.cache
 
-.PHONY: all run test unit install clean distclean test-asan test-tsan fuzz
+.PHONY: all run test unit install clean distclean test-asan test-tsan fuzz bench bench-tools

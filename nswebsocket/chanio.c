@@ -21,6 +21,18 @@
 #define FLUSH_IOV_MAX 64    /* queue entries per writev */
 
 /*
+ * Corking (event thread): while one read of a WebSocket is handled, shared
+ * writes (ws::send, ws::multicast) only queue, and each channel written to
+ * is flushed once at the end, with one writev for all it got.  Sixteen
+ * messages from one read then cost one send per subscriber, not sixteen.
+ */
+static __thread bool       corked = false;
+static __thread ConnChan **corkedChans = NULL;   /* referenced */
+static __thread size_t     corkedCount = 0, corkedSize = 0;
+
+static Tcl_ExitProc FreeCorkList;
+
+/*
  *----------------------------------------------------------------------
  * ChanBufCreate, ChanBufRelease --
  *
@@ -384,12 +396,18 @@ ConnChanWriteShared(ConnChan *chanPtr, ChanBuf *bufPtr, size_t limit)
     Ns_SockError   err;
     int            result = TCL_OK;
     size_t         queuedNow;
+    bool           remember = false;
 
     pthread_mutex_lock(&chanPtr->lock);
     if (chanPtr->closed || chanPtr->sockPtr == NULL) {
         status = CHAN_SEND_FAILED;
     } else if (limit > 0 && chanPtr->queued + bufPtr->len > limit) {
         status = CHAN_SEND_OVER_LIMIT;
+    } else if (corked) {
+        /* Handling a read on the event thread: sent once, after it. */
+        Enqueue(chanPtr, bufPtr, 0);
+        remember = !chanPtr->corkPending;
+        chanPtr->corkPending = true;
     } else if (chanPtr->queued == 0) {
         struct iovec iov = {bufPtr->data, bufPtr->len};
         size_t       done = SendDirect(chanPtr, &iov, 1, &result, &err);
@@ -407,10 +425,81 @@ ConnChanWriteShared(ConnChan *chanPtr, ChanBuf *bufPtr, size_t limit)
     }
     queuedNow = chanPtr->queued;
     pthread_mutex_unlock(&chanPtr->lock);
-    if (queuedNow > 0 && status == CHAN_SEND_OK) {
+    if (remember) {
+        if (corkedCount == corkedSize) {
+            if (corkedChans == NULL) {
+                Tcl_CreateThreadExitHandler(FreeCorkList, NULL);
+            }
+            corkedSize = corkedSize * 2 + 64;
+            corkedChans = ckrealloc(corkedChans, sizeof(ConnChan *) * corkedSize);
+        }
+        atomic_fetch_add(&chanPtr->refCount, 1);
+        corkedChans[corkedCount++] = chanPtr;
+    } else if (queuedNow > 0 && status == CHAN_SEND_OK) {
         ConnChanUpdateEvent(chanPtr);
     }
     return status;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * FreeCorkList --
+ *
+ *      Free this thread's list of corked channels (at thread exit too).
+ *----------------------------------------------------------------------
+ */
+static void
+FreeCorkList(ClientData UNUSED(clientData))
+{
+    ckfree(corkedChans);
+    corkedChans = NULL;
+    corkedSize = 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanCork, ConnChanUncork --
+ *
+ *      Start and end a corked section on the event thread: shared writes
+ *      in between only queue; at the end each channel written to is
+ *      flushed once.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanCork(void)
+{
+    corked = true;
+}
+
+void
+ConnChanUncork(void)
+{
+    corked = false;
+    for (size_t i = 0; i < corkedCount; i++) {
+        ConnChan    *chanPtr = corkedChans[i];
+        Ns_SockError err;
+        size_t       queuedNow = 0;
+
+        pthread_mutex_lock(&chanPtr->lock);
+        chanPtr->corkPending = false;
+        if (!chanPtr->closed && chanPtr->sockPtr != NULL
+            && ConnChanFlush(chanPtr, &err) != TCL_OK) {
+            /* The peer is gone: its own read or event will tell. */
+            ConnChanDropQueue(chanPtr);
+        }
+        queuedNow = chanPtr->queued;
+        pthread_mutex_unlock(&chanPtr->lock);
+        if (queuedNow > 0) {
+            ConnChanUpdateEvent(chanPtr);
+        }
+        ConnChanRelease(chanPtr);
+    }
+    corkedCount = 0;
+    if (corkedSize > 1024) {
+        /* A big fan-out once must not pin its list for good. */
+        Tcl_DeleteThreadExitHandler(FreeCorkList, NULL);
+        FreeCorkList(NULL);
+    }
 }
 
 /*

@@ -84,6 +84,7 @@ typedef struct ConnChan {
     Ns_Time          sendTimeout;   /* -sendtimeout, sec < 0: none */
     Ns_Event        *event;         /* NULL until a callback or a pending send needs one */
     bool             closeWhenDrained; /* close as soon as the queue is empty */
+    bool             corkPending;   /* queued while corked: the event thread flushes it */
     bool             wsReading;     /* a WebSocket read by the event thread */
     struct WsChannel *wsPtr;        /* WebSocket state, or NULL */
     Tcl_DString      subscriptions; /* WebSocket subscription names, NUL-separated;
@@ -107,6 +108,8 @@ int         ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool 
 int         ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt,
                            bool buffered, size_t *writtenPtr, Ns_SockError *errPtr);
 ChanSendStatus ConnChanWriteShared(ConnChan *chanPtr, ChanBuf *bufPtr, size_t limit);
+void        ConnChanCork(void);
+void        ConnChanUncork(void);
 int         ConnChanFlush(ConnChan *chanPtr, Ns_SockError *errPtr);
 void        ConnChanDropQueue(ConnChan *chanPtr);
 int         ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr);

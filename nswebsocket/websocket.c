@@ -133,6 +133,74 @@ WsChannelStart(ConnChan *chanPtr)
 }
 
 /*
+ * Callback scripts as Tcl lists, parsed once per thread: a copy of the list
+ * per call keeps the compiled form of what is in it (an apply lambda, a
+ * proc name's command lookup), where rebuilding the command from its
+ * string would compile a lambda again for every message.
+ */
+#define PREFIX_CACHE_MAX 1024
+
+static __thread Tcl_HashTable *prefixCache = NULL;
+
+/*
+ *----------------------------------------------------------------------
+ * FreePrefixCache --
+ *
+ *      Drop this thread's parsed callback scripts (when full, at exit).
+ *----------------------------------------------------------------------
+ */
+static void
+FreePrefixCache(ClientData UNUSED(clientData))
+{
+    Tcl_HashSearch search;
+
+    for (Tcl_HashEntry *hPtr = Tcl_FirstHashEntry(prefixCache, &search); hPtr != NULL;
+         hPtr = Tcl_NextHashEntry(&search)) {
+        Tcl_DecrRefCount((Tcl_Obj *)Tcl_GetHashValue(hPtr));
+    }
+    Tcl_DeleteHashTable(prefixCache);
+    ckfree(prefixCache);
+    prefixCache = NULL;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * CachedPrefix --
+ *
+ *      This thread's Tcl object for a callback script.  The cache is
+ *      emptied when it grows past PREFIX_CACHE_MAX (scripts that differ per
+ *      client must not grow it for ever).
+ *----------------------------------------------------------------------
+ */
+static Tcl_Obj *
+CachedPrefix(const char *script)
+{
+    Tcl_HashEntry *hPtr;
+    Tcl_Obj       *prefixObj;
+    int            isNew;
+
+    if (prefixCache != NULL && prefixCache->numEntries >= PREFIX_CACHE_MAX) {
+        Tcl_DeleteThreadExitHandler(FreePrefixCache, NULL);
+        FreePrefixCache(NULL);
+    }
+    if (prefixCache == NULL) {
+        prefixCache = ckalloc(sizeof(Tcl_HashTable));
+        Tcl_InitHashTable(prefixCache, TCL_STRING_KEYS);
+        Tcl_CreateThreadExitHandler(FreePrefixCache, NULL);
+    }
+    hPtr = Tcl_CreateHashEntry(prefixCache, script, &isNew);
+    if (isNew) {
+        int n;
+
+        prefixObj = Tcl_NewStringObj(script, -1);
+        Tcl_IncrRefCount(prefixObj);
+        (void)Tcl_ListObjLength(NULL, prefixObj, &n);   /* parse it now, once */
+        Tcl_SetHashValue(hPtr, prefixObj);
+    }
+    return Tcl_GetHashValue(hPtr);
+}
+
+/*
  *----------------------------------------------------------------------
  * RunScript --
  *
@@ -147,7 +215,7 @@ RunScript(ConnChan *chanPtr, const char *script, int objc, Tcl_Obj *const objv[]
           const char *what)
 {
     Tcl_Interp *interp = Ns_TclThreadInterp(chanPtr->server);
-    Tcl_Obj    *cmdObj = Tcl_NewStringObj(script, -1);
+    Tcl_Obj    *cmdObj = Tcl_DuplicateObj(CachedPrefix(script));
     int         result;
 
     Tcl_IncrRefCount(cmdObj);
@@ -461,8 +529,10 @@ WsChannelReadable(ConnChan *chanPtr)
         }
     } else {
         Ns_GetMonotonicTime(&wsPtr->lastReceive);
+        ConnChanCork();
         (void)WsParserFeed(wsPtr->parserPtr, (uint8_t *)Tcl_DStringValue(&ds),
                            (size_t)Tcl_DStringLength(&ds), &parserCallbacks, chanPtr);
+        ConnChanUncork();
         if (wsPtr->closeSent && WsParserClosed(wsPtr->parserPtr)) {
             ConnChanCloseWhenDrained(chanPtr);
         }

@@ -24,7 +24,8 @@
 #define READ_BUDGET       65536    /* bytes read per sock per wake-up: fairness */
 #define ACCEPT_BUDGET     64       /* connections accepted per wake-up */
 #define TIMER_INTERVAL_MS 200      /* how often deadlines are checked */
-#define EARLY_PARSE_LIMIT 16384    /* heads up to this size are parsed at each line end */
+#define EARLY_PARSE_LIMIT 16384
+#define ACCEPT_PAUSE_MS   100      /* no accept for this long when out of descriptors */    /* heads up to this size are parsed at each line end */
 
 static Driver *firstDrvPtr = NULL;
 
@@ -384,7 +385,9 @@ DriverThread(void *arg)
                 SockRead(drvPtr, tag);
             }
         }
-        if (drvPtr->acceptPaused && atomic_load(&drvPtr->nopen) < drvPtr->base.maxsock) {
+        Ns_GetMonotonicTime(&now);
+        if (drvPtr->acceptPaused && atomic_load(&drvPtr->nopen) < drvPtr->base.maxsock
+            && Ns_DiffTime(&now, &drvPtr->acceptResume, NULL) >= 0) {
             struct epoll_event ev;
 
             ev.events = EPOLLIN;
@@ -392,7 +395,6 @@ DriverThread(void *arg)
             epoll_ctl(drvPtr->epollFd, EPOLL_CTL_ADD, drvPtr->base.listenFd, &ev);
             drvPtr->acceptPaused = false;
         }
-        Ns_GetMonotonicTime(&now);
         if (Ns_TimeToMilliseconds(&now) - Ns_TimeToMilliseconds(&lastCheck)
             >= TIMER_INTERVAL_MS) {
             CheckDeadlines(drvPtr);
@@ -448,11 +450,25 @@ SockAccept(Driver *drvPtr)
         status = drvPtr->base.procs->acceptProc(&drvPtr->base, drvPtr->base.listenFd,
                                                 &sockPtr->base);
         if (status != NS_IO_OK) {
-            if (status == NS_IO_ERROR) {
-                Ns_Log(Warning, "%s: accept: %s", drvPtr->base.moduleName,
-                       sockPtr->base.errorMsg);
-            }
+            int errnum = sockPtr->base.errnum;
+
             ckfree(sockPtr);
+            if (status == NS_IO_ERROR && (errnum == EMFILE || errnum == ENFILE)) {
+                /*
+                 * Out of descriptors: leave new connections in the backlog
+                 * for a moment, as at maxsock, instead of failing (and
+                 * logging) on every turn; the served ones go on.
+                 */
+                Ns_Log(Warning, "%s: accept: %s: not accepting for %d ms",
+                       drvPtr->base.moduleName, strerror(errnum), ACCEPT_PAUSE_MS);
+                epoll_ctl(drvPtr->epollFd, EPOLL_CTL_DEL, drvPtr->base.listenFd, NULL);
+                drvPtr->acceptPaused = true;
+                Ns_GetMonotonicTime(&drvPtr->acceptResume);
+                Ns_IncrTime(&drvPtr->acceptResume, 0, ACCEPT_PAUSE_MS * 1000);
+            } else if (status == NS_IO_ERROR) {
+                Ns_Log(Warning, "%s: accept: %s", drvPtr->base.moduleName,
+                       strerror(errnum));
+            }
             break;
         }
         atomic_fetch_add(&drvPtr->nopen, 1);

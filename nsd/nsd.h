@@ -79,7 +79,8 @@ typedef struct Driver {
     atomic_int       nopen;         /* open socks, wherever they are; not detached ones */
     /* Driver thread only: */
     Sock            *socksPtr;      /* socks being read or waiting for keep-alive */
-    bool             acceptPaused;  /* listen fd out of epoll: maxsock reached */
+    bool             acceptPaused;  /* listen fd out of epoll: maxsock or EMFILE */
+    Ns_Time          acceptResume;  /* monotonic: not before this (EMFILE) */
 } Driver;
 
 /*

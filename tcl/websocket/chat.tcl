@@ -146,6 +146,6 @@ namespace eval ::ws::chat {
 foreach url [::ws::app::urls $::ws::chat::section] {
     ns_register_proc -noinherit GET $url ::ws::chat::page $url
     ns_register_proc -noinherit GET $url/connect ::ws::chat::connect $url
-    ns_log notice "websocket: chat at $url (its WebSocket at $url/connect)"
+    ::ws::app::announce chat $url
 }
 unset -nocomplain url

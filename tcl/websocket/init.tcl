@@ -63,6 +63,49 @@ namespace eval ::ws::app {
     }
 
     #
+    # announce --
+    #
+    #       Note that an app serves a URL, to be logged with the server's
+    #       full location once the drivers listen (so "make run" shows URLs
+    #       to click).
+    #
+    variable announced {}
+    proc announce {app url} {
+        variable announced
+        lappend announced $app $url
+    }
+
+    #
+    # Announce --
+    #
+    #       At start-up (ns_atstartup): log the full URL of every app, for
+    #       every driver of the server.  A wildcard address is shown as the
+    #       loopback address of its family.
+    #
+    proc Announce {} {
+        variable announced
+        set locations {}
+        foreach driver [ns_driver info] {
+            if {[dict get $driver server] eq [ns_info server]} {
+                set host [dict get $driver address]
+                if {$host in {0.0.0.0 ::}} {
+                    set host [expr {$host eq "::" ? "::1" : "127.0.0.1"}]
+                }
+                if {[string match *:* $host]} {
+                    set host \[$host\]
+                }
+                lappend locations [dict get $driver protocol]://$host:[dict get $driver port]
+            }
+        }
+        foreach {app url} $announced {
+            foreach location $locations {
+                ns_log notice "websocket: $app at $location$url"
+            }
+        }
+    }
+    ns_atstartup ::ws::app::Announce
+
+    #
     # intParam --
     #
     #       An integer parameter of a section, at least min; a value that is

@@ -605,7 +605,7 @@ foreach url $::ws::logview::urls {
     ns_register_proc -noinherit GET $url/connect ::ws::logview::connect $url
     ns_register_proc -noinherit GET $url/set ::ws::logview::severities $url
     ns_register_proc -noinherit POST $url/set ::ws::logview::severities $url
-    ns_log notice "websocket: log-view at $url (its WebSocket at $url/connect)"
+    ::ws::app::announce log-view $url
 }
 if {[llength $::ws::logview::urls] > 0} {
     ns_atshutdown ::ws::logview::StopWatcher

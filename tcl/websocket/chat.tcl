@@ -21,7 +21,7 @@
 # shows everything as text, never as HTML.
 #
 # Callbacks run in the event thread's interp; what they share (the name of
-# each channel) is in the nsv array ws:chat, so nothing depends on which
+# each channel) is in the nsv array ws:chat:SERVER, so nothing depends on which
 # thread runs them.
 #
 
@@ -29,6 +29,7 @@ namespace eval ::ws::chat {
     variable section    ns/server/[ns_info server]/module/websocket/chat
     variable maxmessage [::ws::app::intParam $section maxmessage 4096 16]
     variable template   [::ws::app::template chat.html]
+    variable names      ws:chat:[ns_info server]   ;# nsv array: channel -> name
 
     #
     # page --
@@ -83,7 +84,8 @@ namespace eval ::ws::chat {
     #       A new member: into the room, greeted, and announced to the others.
     #
     proc Opened {url name channel} {
-        nsv_set ws:chat $channel $name
+        variable names
+        nsv_set $names $channel $name
         set users [ws::subscribe $channel chat:$url]
         ws::send -text $channel [::ws::app::jsonObject [list \
             type hello name $name users $users maxmessage $::ws::chat::maxmessage] \
@@ -97,10 +99,11 @@ namespace eval ::ws::chat {
     #       A message from a member: a nickname change, or words for the room.
     #
     proc Received {url channel message type} {
+        variable names
         if {$type ne "text" || [string trim $message] eq ""} {
             return
         }
-        if {[catch {nsv_get ws:chat $channel} name]} {
+        if {[catch {nsv_get $names $channel} name]} {
             return                      ;# not greeted yet, or already gone
         }
         if {[regexp {^/nick(?:\s+(.*))?$} $message -> nick]} {
@@ -109,7 +112,7 @@ namespace eval ::ws::chat {
                 ws::send -text $channel [::ws::app::jsonObject {type error text
                     "a nickname needs a letter (and at most 32 characters)"}]
             } elseif {$nick ne $name} {
-                nsv_set ws:chat $channel $nick
+                nsv_set $names $channel $nick
                 ws::send -text $channel [::ws::app::jsonObject [list type renamed name $nick]]
                 Announce $url $channel [list type nick from $name name $nick]
             }
@@ -124,8 +127,9 @@ namespace eval ::ws::chat {
     #       A member went (the channel already left the room).
     #
     proc Closed {url channel code reason} {
-        if {![catch {nsv_get ws:chat $channel} name]} {
-            nsv_unset ws:chat $channel
+        variable names
+        if {![catch {nsv_get $names $channel} name]} {
+            nsv_unset $names $channel
             Announce $url $channel [list type leave name $name \
                 users [llength [ws::subscribers chat:$url]]]
         }

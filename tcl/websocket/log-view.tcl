@@ -39,6 +39,7 @@ namespace eval ::ws::logview {
     variable template [::ws::app::template log-view.html]
     variable tailLines 100      ;# lines a new viewer gets from before it came
     variable maxChunk 262144    ;# bytes of new lines sent per file and refresh, at most
+    variable nsv ws:logview:[ns_info server]   ;# watcher state: started running wake joiners
 
     #
     # page --
@@ -62,6 +63,7 @@ namespace eval ::ws::logview {
     #       tail of the file and subscribes it.
     #
     proc connect {url} {
+        variable nsv
         if {![Authorized] || [set kind [Kind]] eq ""} {
             return
         }
@@ -71,7 +73,7 @@ namespace eval ::ws::logview {
         }
         set channel [ws::handshake -maxmessage 1024]
         if {$channel ne ""} {
-            nsv_lappend ws:logview joiners [list $url $kind $channel]
+            nsv_lappend $nsv joiners [list $url $kind $channel]
             StartWatcher
         }
     }
@@ -221,9 +223,10 @@ namespace eval ::ws::logview {
     #       viewer of the server's life.
     #
     proc StartWatcher {} {
-        nsv_set ws:logview wake 1
-        if {[nsv_incr ws:logview started] == 1} {
-            nsv_set ws:logview running 1
+        variable nsv
+        nsv_set $nsv wake 1
+        if {[nsv_incr $nsv started] == 1} {
+            nsv_set $nsv running 1
             ns_thread create -detached -name log-view ::ws::logview::Watch
         }
     }
@@ -235,8 +238,9 @@ namespace eval ::ws::logview {
     #       its files and end before the server exits.
     #
     proc StopWatcher {} {
+        variable nsv
         set until [expr {[clock milliseconds] + 2000}]
-        while {![catch {nsv_get ws:logview running} running] && $running
+        while {![catch {nsv_get $nsv running} running] && $running
                && [clock milliseconds] < $until} {
             ns_sleep 10ms
         }
@@ -250,13 +254,14 @@ namespace eval ::ws::logview {
     #       logged once (the next tick tries again).
     #
     proc Watch {} {
+        variable nsv
         variable refresh
         variable files
         array set files {}
         set lastError ""
         ns_log notice "log-view: watcher started, refresh $refresh ms"
         while {![ns_info shutdownpending]} {
-            nsv_set ws:logview wake 0
+            nsv_set $nsv wake 0
             if {[catch {Tick} message]} {
                 if {$message ne $lastError} {
                     ns_log error "log-view: watcher: $::errorInfo"
@@ -266,7 +271,7 @@ namespace eval ::ws::logview {
                 set lastError ""
             }
             set until [expr {[clock milliseconds] + $refresh}]
-            while {[clock milliseconds] < $until && ![nsv_get ws:logview wake]
+            while {[clock milliseconds] < $until && ![nsv_get $nsv wake]
                    && ![ns_info shutdownpending]} {
                 ns_sleep [expr {min(50, max(1, $until - [clock milliseconds]))}]ms
             }
@@ -274,7 +279,7 @@ namespace eval ::ws::logview {
         foreach kind [array names files] {
             Forget $kind
         }
-        nsv_set ws:logview running 0
+        nsv_set $nsv running 0
     }
 
     #
@@ -284,9 +289,10 @@ namespace eval ::ws::logview {
     #       to new viewers.  A file without viewers is closed.
     #
     proc Tick {} {
+        variable nsv
         variable urls
         variable files
-        set joiners [nsv_set -reset ws:logview joiners {}]
+        set joiners [nsv_set -reset $nsv joiners {}]
         foreach kind {access error} {
             set subscriptions {}
             set viewers 0

@@ -128,20 +128,23 @@ async function chat(context) {
     const markup = 'hello <b>bob</b> & <img src=x onerror="window.pwned=1">';
     await say(a, markup);
     report('chat.b_sees_a', await chatLine(b, 'hello'));
-    report('chat.b_elements', await b.evaluate(() => document.querySelectorAll('#log b, #log img').length));
+    report('chat.b_elements',
+           await b.evaluate(() => document.querySelectorAll('#log b, #log img').length));
     report('chat.b_pwned', await b.evaluate(() => window.pwned === 1));
     await say(b, 'hi alice');
     report('chat.a_sees_b', await chatLine(a, 'hi alice'));
     // The sender sees its own message once: its own line, no echo.
-    report('chat.a_hello_lines', await a.evaluate(() => Array.from(document.querySelectorAll('#log li'))
-        .filter((li) => li.textContent.includes('hello <b>')).length));
+    report('chat.a_hello_lines', await a.evaluate(() =>
+        Array.from(document.querySelectorAll('#log li'))
+            .filter((li) => li.textContent.includes('hello <b>')).length));
     report('chat.users', await a.textContent('#users'));
 
     // Over the size limit (in bytes, not characters): not sent.
     const limit = parseInt(await a.getAttribute('body', 'data-maxmessage'), 10);
     await a.bringToFront();
     await a.fill('#text', '\u00e9'.repeat(Math.floor(limit / 2) + 1));
-    report('chat.bytes', await a.textContent('#bytes') + ' ' + await a.getAttribute('#bytes', 'class'));
+    report('chat.bytes',
+           await a.textContent('#bytes') + ' ' + await a.getAttribute('#bytes', 'class'));
     await a.click('#send');
     report('chat.too_long', await chatLine(a, 'not sent'));
     await a.fill('#text', '');

@@ -1,13 +1,15 @@
 // apps.js -- the sample apps in a real browser: Debian's Chromium
 // (/usr/bin/chromium, never a downloaded one) driven by playwright-core.
 //
-//   node apps.js BASE OUTDIR ?CHATPATH? ?LOGPATH?
+//   node apps.js BASE OUTDIR ?CHATPATH? ?LOGPATH? ?TLSBASE?
 //
 // BASE is the server (http://127.0.0.1:PORT), which must serve the chat at
 // CHATPATH (default /websocket/chat), the log viewer at LOGPATH (default
 // /admin/websocket/log-view), /log.tcl?m=TEXT (logs TEXT) and /eval.tcl
-// (evaluates its POST body), as tests/browser.test sets it up.  Two pages
-// chat with each other, a third and fourth watch the logs; screenshots go
+// (evaluates its POST body), as tests/browser.test sets it up.  TLSBASE,
+// when given, is the same server over HTTPS (any certificate is accepted):
+// a third chat page joins from there, over wss:.  Two pages chat with
+// each other, two more watch the logs; screenshots go
 // to OUTDIR.  What was seen is printed as "key<TAB>value" lines for the
 // Tcl test to check; any failure exits non-zero with the reason on stderr
 // (and screenshots of every page as failure-N.png).
@@ -20,8 +22,8 @@ const os = require('os');
 const path = require('path');
 const http = require('http');
 
-const [base, outDir, chatPath = '/websocket/chat', logPath = '/admin/websocket/log-view'] =
-    process.argv.slice(2);
+const [base, outDir, chatPath = '/websocket/chat', logPath = '/admin/websocket/log-view',
+       tlsBase = ''] = process.argv.slice(2);
 const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const timeout = 10000;          // for each wait
@@ -164,6 +166,23 @@ async function chat(context) {
     report('chat.reconnected_state', await a.textContent('#state'));
     await say(a, 'back again');
     report('chat.after_reconnect', await chatLine(b, 'back again'));
+    return a;
+}
+
+// A page loaded over HTTPS talks over wss: to the same room.
+async function chatOverTls(context, a) {
+    const c = await newPage(context, 'chat over TLS');
+    const sockets = [];
+    c.on('websocket', (ws) => sockets.push(ws.url()));
+    await c.goto(tlsBase + chatPath);
+    await c.waitForSelector('#state.open', { timeout: timeout });
+    report('tls.websocket', sockets.join(' '));
+    await setNick(c, 'carol');
+    await say(c, 'hello over TLS');
+    report('tls.a_sees_c', await chatLine(a, 'hello over TLS'));
+    await say(a, 'hello carol');
+    report('tls.c_sees_a', await chatLine(c, 'hello carol'));
+    await screenshot(c, 'chat-carol-tls.png');
 }
 
 async function logView(context) {
@@ -205,10 +224,14 @@ async function main() {
         headless: true,
         args: flags,
         viewport: { width: 1000, height: 600 },
+        ignoreHTTPSErrors: true,    // the TLS test's certificate is self-signed
     });
     try {
         report('browser', context.browser() ? context.browser().version() : 'chromium');
-        await chat(context);
+        const a = await chat(context);
+        if (tlsBase !== '') {
+            await chatOverTls(context, a);
+        }
         await logView(context);
         report('page_errors', pageErrors.length === 0 ? 'none' : pageErrors.join(' | '));
     } catch (error) {

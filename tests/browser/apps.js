@@ -155,6 +155,7 @@ async function chat(context) {
     await screenshot(b, 'chat-bob.png');
 
     // The server drops every member: both pages show it and come back.
+    await a.bringToFront();         // it is watched for a state that lasts 0.5 s
     const dropped = await request('POST', base + '/eval.tcl',
         'foreach c [ws::subscribers chat:' + chatPath + '] {ws::close -code 1012 $c}');
     if (dropped.status !== 200) { throw new Error('eval.tcl answered ' + dropped.status); }

@@ -66,7 +66,23 @@ ns_section ns/server/$server/tcl {
 }
 
 ns_section ns/server/$server/modules {
-    # ns_param websocket tcl      ;# enable the WebSocket module (see README)
+    ns_param websocket tcl        ;# the WebSocket module: ns_connchan, ws::*, the apps
+}
+
+# The sample apps of the WebSocket module (tcl/websocket/).  Each URL in
+# "urls" is an app of its own; without a section, or with empty urls, an
+# app is off.  See the README, "The sample apps".
+ns_section ns/server/$server/module/websocket/chat {
+    ns_param urls       /websocket/chat
+    ns_param maxmessage 4096      ;# bytes; a longer message closes its WebSocket
+}
+
+ns_section ns/server/$server/module/websocket/log-view {
+    ns_param urls    /admin/websocket/log-view
+    ns_param refresh 1000         ;# ms: new log lines reach the viewers this fast
+    ns_param allow   {127.0.0.0/8 ::1} ;# client addresses, CIDR blocks or glob patterns
+    # ns_param user     admin     ;# with both set, HTTP Basic credentials are required
+    # ns_param password secret
 }
 
 # The access log, in NCSA combined format.

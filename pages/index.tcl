@@ -11,6 +11,19 @@ foreach {label value} [list \
     append rows "<tr><th>$label</th><td>[ns_quotehtml $value]</td></tr>\n"
 }
 
+# The sample apps of the WebSocket module, where the config turns them on.
+set apps ""
+foreach {app label} [expr {[info commands ::ws::handshake] eq "" ? {}
+                           : {chat "Chat" log-view "Log view"}}] {
+    foreach url [ns_config ns/server/[ns_conn server]/module/websocket/$app urls ""] {
+        set url [ns_quotehtml /[string trim $url /]]
+        append apps "<li><a href=\"$url\">$label</a> <code>$url</code></li>\n"
+    }
+}
+if {$apps ne ""} {
+    set apps "<h2>Sample apps</h2>\n<ul>\n$apps</ul>\n"
+}
+
 ns_return 200 text/html [subst {<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>nsws</title>
@@ -23,6 +36,6 @@ ns_return 200 text/html [subst {<!DOCTYPE html>
 <p>This page is <code>pages/index.tcl</code>, a Tcl page.</p>
 <table>
 $rows</table>
-</body>
+$apps</body>
 </html>
 }]

@@ -11,6 +11,16 @@ case "${1:-build}" in
     test)    want="gcc make libc6-dev tcl8.6 tcl8.6-dev libssl-dev zlib1g-dev openssl
              python3-websockets" ;;
     fuzz)    want="clang libclang-rt-14-dev" ;;
+    browser)
+        # tests/browser.test: Debian's Chromium, and Node.js with npm to
+        # install playwright-core (npm ci in tests/browser).  Commands count,
+        # not packages: a Node.js from elsewhere (e.g. NodeSource, which
+        # brings its own npm) is fine.
+        want=""
+        [ -x /usr/bin/chromium ] || want="$want chromium"
+        command -v node >/dev/null 2>&1 || want="$want nodejs"
+        command -v npm >/dev/null 2>&1 || want="$want npm"
+        ;;
     *)       echo "deps.sh: unknown set \"$1\"" >&2; exit 2 ;;
 esac
 

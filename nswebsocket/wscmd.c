@@ -641,7 +641,6 @@ WsInitInterp(Tcl_Interp *interp)
         {"::ws::client::close",   WsClientCloseObjCmd},
     };
 
-    debugWs = Ns_CreateLogSeverity("Debug(ws)");
     Tcl_Eval(interp, "namespace eval ::ws::client {}");
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         Tcl_CreateObjCommand(interp, cmds[i].name, cmds[i].proc, NULL, NULL);
@@ -667,4 +666,6 @@ WsConfigure(const char *server)
     Ns_ConfigTime(section, "idletimeout", "0", &wsConfig.idleTimeout);
     Ns_ConfigTime(section, "heartbeat", "0", &wsConfig.heartbeat);
     wsConfig.slowPolicy = (strcmp(policy, "skip") == 0) ? WS_SLOW_SKIP : WS_SLOW_CLOSE;
+    /* Here, at start-up, not per interp: interps are made by many threads. */
+    debugWs = Ns_CreateLogSeverity("Debug(ws)");
 }

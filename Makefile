@@ -124,9 +124,11 @@ unit: $(UNIT_TESTS)
 BENCH_FLAGS := -std=c11 -O2 -g $(WARN_FLAGS)
 BENCH_TOOLS := build/bench/wsload build/bench/baseline
 
-build/bench/wsload: bench/wsload.c
+WSLOAD_SRCS := bench/wsload.c bench/wsload_conn.c bench/wsload_stats.c
+
+build/bench/wsload: $(WSLOAD_SRCS) bench/wsload.h
 	@mkdir -p $(@D)
-	$(CC) $(BENCH_FLAGS) -o $@ $< -lcrypto
+	$(CC) $(BENCH_FLAGS) -o $@ $(WSLOAD_SRCS) -lcrypto
 
 build/bench/baseline: bench/baseline.c
 	@mkdir -p $(@D)

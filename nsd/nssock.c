@@ -249,15 +249,8 @@ static Ns_Driver clientDriver = {
     .moduleName = "nssock",
     .address = "",
     .listenFd = -1,
-    .backlog = 256,
-    .maxinput = 1024 * 1024,
-    .maxline = 8192,
-    .maxheaders = 128,
-    .maxheaderline = 8192,
-    .maxsock = 100000,
     .recvwait = {30, 0},
-    .sendwait = {30, 0},
-    .keepwait = {5, 0}
+    .sendwait = {30, 0}     /* the only limit an outgoing socket uses */
 };
 
 /*

@@ -28,8 +28,9 @@
  * A mutex of ns_mutex.
  */
 typedef struct MutexRec {
-    pthread_mutex_t lock;   /* the mutex itself */
-    char           *name;   /* name given to "ns_mutex create", or NULL */
+    pthread_mutex_t  lock;  /* the mutex itself */
+    atomic_uintptr_t owner; /* thread holding it, 0 when free */
+    char            *name;  /* name given to "ns_mutex create", or NULL */
 } MutexRec;
 
 /*
@@ -169,6 +170,7 @@ NewMutex(Tcl_HashEntry *hPtr, const char *label)
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
     pthread_mutex_init(&mutexPtr->lock, &attr);
     pthread_mutexattr_destroy(&attr);
+    atomic_init(&mutexPtr->owner, 0);
     mutexPtr->name = CopyString(label);
     Tcl_SetHashValue(hPtr, mutexPtr);
     return mutexPtr;
@@ -282,6 +284,65 @@ ObjvMutex(Ns_ObjvSpec *spec, Tcl_Interp *interp, int *objcPtr, Tcl_Obj *const ob
         *objcPtr -= 1;
     }
     return result;
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * MutexLock, MutexTrylock, MutexUnlock --
+ *
+ *      Lock and unlock with the owner kept, so that misuse (locking twice,
+ *      unlocking a mutex this thread does not hold) is refused before it
+ *      reaches pthreads: an error for the script, never undefined
+ *      behaviour or a sanitizer report.
+ *
+ * Results:
+ *      0, or EDEADLK, EBUSY, EPERM or another pthread error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+MutexLock(MutexRec *mutexPtr)
+{
+    uintptr_t self = (uintptr_t)pthread_self();
+    int       err = EDEADLK;
+
+    if (atomic_load(&mutexPtr->owner) != self) {
+        err = pthread_mutex_lock(&mutexPtr->lock);
+        if (err == 0) {
+            atomic_store(&mutexPtr->owner, self);
+        }
+    }
+    return err;
+}
+
+static int
+MutexTrylock(MutexRec *mutexPtr)
+{
+    uintptr_t self = (uintptr_t)pthread_self();
+    int       err = EBUSY;
+
+    if (atomic_load(&mutexPtr->owner) != self) {
+        err = pthread_mutex_trylock(&mutexPtr->lock);
+        if (err == 0) {
+            atomic_store(&mutexPtr->owner, self);
+        }
+    }
+    return err;
+}
+
+static int
+MutexUnlock(MutexRec *mutexPtr)
+{
+    int err = EPERM;
+
+    if (atomic_load(&mutexPtr->owner) == (uintptr_t)pthread_self()) {
+        atomic_store(&mutexPtr->owner, 0);
+        err = pthread_mutex_unlock(&mutexPtr->lock);
+    }
+    return err;
 }
 
 
@@ -423,7 +484,7 @@ MutexLockObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
     if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
         result = TCL_ERROR;
-    } else if ((err = pthread_mutex_lock(&mutexPtr->lock)) != 0) {
+    } else if ((err = MutexLock(mutexPtr)) != 0) {
         result = MutexError(interp, "lock", err, objv[2]);
     } else {
         Tcl_SetObjResult(interp, objv[2]);
@@ -444,7 +505,7 @@ MutexUnlockObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
     if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
         result = TCL_ERROR;
-    } else if ((err = pthread_mutex_unlock(&mutexPtr->lock)) != 0) {
+    } else if ((err = MutexUnlock(mutexPtr)) != 0) {
         result = MutexError(interp, "unlock", err, objv[2]);
     } else {
         Tcl_SetObjResult(interp, objv[2]);
@@ -484,7 +545,7 @@ MutexTrylockObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
     if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
         result = TCL_ERROR;
     } else {
-        int err = pthread_mutex_trylock(&mutexPtr->lock);
+        int err = MutexTrylock(mutexPtr);
 
         if (err != 0 && err != EBUSY) {
             result = MutexError(interp, "lock", err, objv[2]);
@@ -528,7 +589,7 @@ MutexEvalObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
     if (Ns_ParseObjv(NULL, args, interp, 2, objc, objv) != NS_OK) {
         result = TCL_ERROR;
-    } else if ((err = pthread_mutex_lock(&mutexPtr->lock)) != 0) {
+    } else if ((err = MutexLock(mutexPtr)) != 0) {
         result = MutexError(interp, "lock", err, objv[2]);
     } else {
         result = Tcl_EvalObjEx(interp, scriptObj, 0);
@@ -536,7 +597,7 @@ MutexEvalObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
          * The script may have unlocked the mutex itself; that is its
          * business, and no reason to lose its result.
          */
-        (void)pthread_mutex_unlock(&mutexPtr->lock);
+        (void)MutexUnlock(mutexPtr);
     }
     return result;
 }

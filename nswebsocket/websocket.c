@@ -785,3 +785,32 @@ WsChannelClosing(ConnChan *chanPtr)
         WsNotifyClosed(chanPtr, 1000, "");
     }
 }
+
+/*
+ *----------------------------------------------------------------------
+ * WsGetChannel --
+ *
+ *      Look up a channel argument of a ws::* command: it must be a
+ *      WebSocket, and with client, one opened by ws::client::open.
+ *
+ * Results:
+ *      The referenced channel (release it), or NULL with an error.
+ *----------------------------------------------------------------------
+ */
+ConnChan *
+WsGetChannel(Tcl_Interp *interp, const char *name, bool client)
+{
+    ConnChan *chanPtr = ConnChanGet(Ns_TclInterpServer(interp), name);
+
+    if (chanPtr == NULL) {
+        ConnChanLookupError(interp, name);
+    } else if (chanPtr->wsPtr == NULL || (client && chanPtr->wsPtr->isServer)) {
+        Tcl_SetObjResult(interp, Tcl_ObjPrintf("channel \"%s\" is not a WebSocket%s", name,
+                                               client ? " client" : ""));
+        Tcl_SetErrorCode(interp, "NS", "WS", client ? "NOTCLIENT" : "NOTWEBSOCKET", name,
+                         (char *)0);
+        ConnChanRelease(chanPtr);
+        chanPtr = NULL;
+    }
+    return chanPtr;
+}

@@ -73,6 +73,7 @@ Ns_Sock *WsHandshake(Ns_Conn *conn, const WsHandshakeSpec *specPtr, Tcl_DString 
 
 /* websocket.c */
 WsChannel *WsChannelCreate(ConnChan *chanPtr, bool isServer);
+ConnChan  *WsGetChannel(Tcl_Interp *interp, const char *name, bool client);
 void       WsChannelFree(WsChannel *wsPtr);
 void       WsChannelStart(ConnChan *chanPtr);
 void       WsChannelReadable(ConnChan *chanPtr);

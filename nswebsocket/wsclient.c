@@ -296,30 +296,6 @@ WsClientOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
 /*
  *----------------------------------------------------------------------
- * GetClientChannel --
- *
- *      A channel opened by ws::client::open.
- *----------------------------------------------------------------------
- */
-static ConnChan *
-GetClientChannel(Tcl_Interp *interp, const char *name)
-{
-    ConnChan *chanPtr = ConnChanGet(Ns_TclInterpServer(interp), name);
-
-    if (chanPtr == NULL) {
-        ConnChanLookupError(interp, name);
-    } else if (chanPtr->wsPtr == NULL || chanPtr->wsPtr->isServer) {
-        Tcl_SetObjResult(interp, Tcl_ObjPrintf("channel \"%s\" is not a WebSocket client",
-                                               name));
-        Tcl_SetErrorCode(interp, "NS", "WS", "NOTCLIENT", name, (char *)0);
-        ConnChanRelease(chanPtr);
-        chanPtr = NULL;
-    }
-    return chanPtr;
-}
-
-/*
- *----------------------------------------------------------------------
  * WsClientSendObjCmd --
  *
  *      ws::client::send ?-binary? /channel/ /message/  -- one masked frame.
@@ -346,7 +322,7 @@ WsClientSendObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
     if (Ns_ParseObjv(opts, args, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
-    } else if ((chanPtr = GetClientChannel(interp, name)) == NULL) {
+    } else if ((chanPtr = WsGetChannel(interp, name, true)) == NULL) {
         result = TCL_ERROR;
     } else {
         Tcl_DString    ds;
@@ -428,7 +404,7 @@ WsClientReceiveObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int obj
 
     if (Ns_ParseObjv(opts, args, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
-    } else if ((chanPtr = GetClientChannel(interp, name)) == NULL) {
+    } else if ((chanPtr = WsGetChannel(interp, name, true)) == NULL) {
         result = TCL_ERROR;
     } else {
         WsChannel *wsPtr = chanPtr->wsPtr;
@@ -484,7 +460,7 @@ WsClientCloseObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
     if (Ns_ParseObjv(NULL, args, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
-    } else if ((chanPtr = GetClientChannel(interp, name)) == NULL) {
+    } else if ((chanPtr = WsGetChannel(interp, name, true)) == NULL) {
         result = TCL_ERROR;
     } else {
         uint8_t      payload[2] = {0x03, 0xe8};   /* 1000, normal closure */

@@ -18,32 +18,6 @@ static Ns_LogSeverity debugWs;
 
 /*
  *----------------------------------------------------------------------
- * GetWsChannel --
- *
- *      Look up a channel that is a WebSocket.
- *
- * Results:
- *      The referenced channel (release it), or NULL with an error.
- *----------------------------------------------------------------------
- */
-static ConnChan *
-GetWsChannel(Tcl_Interp *interp, const char *name)
-{
-    ConnChan *chanPtr = ConnChanGet(Ns_TclInterpServer(interp), name);
-
-    if (chanPtr == NULL) {
-        ConnChanLookupError(interp, name);
-    } else if (chanPtr->wsPtr == NULL) {
-        Tcl_SetObjResult(interp, Tcl_ObjPrintf("channel \"%s\" is not a WebSocket", name));
-        Tcl_SetErrorCode(interp, "NS", "WS", "NOTWEBSOCKET", name, (char *)0);
-        ConnChanRelease(chanPtr);
-        chanPtr = NULL;
-    }
-    return chanPtr;
-}
-
-/*
- *----------------------------------------------------------------------
  * EncodeFrame --
  *
  *      The bytes to send for ws::send/ws::multicast: the frame as given
@@ -310,7 +284,7 @@ SubscribeCmd(Tcl_Interp *interp, int objc, Tcl_Obj *const objv[], bool subscribe
 
     if (Ns_ParseObjv(NULL, args, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
-    } else if ((chanPtr = GetWsChannel(interp, name)) == NULL) {
+    } else if ((chanPtr = WsGetChannel(interp, name, false)) == NULL) {
         result = TCL_ERROR;
     } else {
         Tcl_SetObjResult(interp, Tcl_NewIntObj(subscribe ? WsSubscribe(chanPtr, subscription)
@@ -359,7 +333,7 @@ WsSubscriptionsObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int obj
     } else if (name == NULL) {
         Tcl_SetObjResult(interp, WsSubscriptionNames(Ns_TclInterpServer(interp)));
     } else {
-        ConnChan *chanPtr = GetWsChannel(interp, name);
+        ConnChan *chanPtr = WsGetChannel(interp, name, false);
 
         if (chanPtr == NULL) {
             result = TCL_ERROR;
@@ -423,7 +397,7 @@ WsCloseObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         Tcl_SetObjResult(interp, Tcl_ObjPrintf("invalid close code %d", code));
         Tcl_SetErrorCode(interp, "NS", "WS", "CLOSECODE", (char *)0);
         result = TCL_ERROR;
-    } else if ((chanPtr = GetWsChannel(interp, name)) == NULL) {
+    } else if ((chanPtr = WsGetChannel(interp, name, false)) == NULL) {
         result = TCL_ERROR;
     } else {
         WsRequestClose(chanPtr, code, reason);
@@ -454,7 +428,7 @@ WsPingObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Ob
 
     if (Ns_ParseObjv(NULL, args, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
-    } else if ((chanPtr = GetWsChannel(interp, name)) == NULL) {
+    } else if ((chanPtr = WsGetChannel(interp, name, false)) == NULL) {
         result = TCL_ERROR;
     } else {
         int                  len = 0;
@@ -503,7 +477,7 @@ WsIoObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj 
 
     if (Ns_ParseObjv(NULL, args, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
-    } else if ((chanPtr = GetWsChannel(interp, name)) == NULL) {
+    } else if ((chanPtr = WsGetChannel(interp, name, false)) == NULL) {
         result = TCL_ERROR;
     } else {
         bool open = true;

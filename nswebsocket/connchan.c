@@ -421,6 +421,7 @@ ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
     chanPtr->when = when;
     snprintf(chanPtr->whenString, sizeof(chanPtr->whenString), "%s", whenString);
     chanPtr->suspended = false;
+    chanPtr->callbackGen++;
     pending = (chanPtr->readLen > 0 && (when & NS_EV_READ) != 0);
     pthread_mutex_unlock(&chanPtr->lock);
     ConnChanUpdateEvent(chanPtr);
@@ -477,14 +478,16 @@ RunCallback(ConnChan *chanPtr, char reason)
     Tcl_Interp *interp = Ns_TclThreadInterp(chanPtr->server);
     Tcl_DString script;
     int         rc, value = 0;
-    bool        active = false;
-    char        why[2] = {reason, '\0'};
+    bool         active = false;
+    char         why[2] = {reason, '\0'};
+    unsigned int gen;
 
     pthread_mutex_lock(&chanPtr->lock);
     if (chanPtr->script == NULL || chanPtr->closed || chanPtr->suspended) {
         pthread_mutex_unlock(&chanPtr->lock);
         return false;
     }
+    gen = chanPtr->callbackGen;
     Tcl_DStringInit(&script);
     Tcl_DStringAppend(&script, chanPtr->script, -1);
     pthread_mutex_unlock(&chanPtr->lock);
@@ -515,8 +518,13 @@ RunCallback(ConnChan *chanPtr, char reason)
     if (rc != TCL_OK || value == 0) {
         ConnChanClose(chanPtr);
     } else if (value == 2) {
+        /*
+         * Suspend this callback only: one set meanwhile (from another
+         * thread, or by the script itself) stays active.
+         */
         pthread_mutex_lock(&chanPtr->lock);
-        chanPtr->suspended = true;
+        chanPtr->suspended = (chanPtr->callbackGen == gen);
+        active = !chanPtr->suspended;
         pthread_mutex_unlock(&chanPtr->lock);
     } else {
         active = true;

@@ -79,6 +79,7 @@ typedef struct ConnChan {
     unsigned int     when;          /* NS_EV_READ | NS_EV_WRITE | NS_EV_ERROR | NS_EV_EXIT */
     char             whenString[8]; /* as given: "rw" ... */
     bool             suspended;     /* the callback returned 2 */
+    unsigned int     callbackGen;   /* counts ns_connchan callback calls */
     Ns_Time          timeout;       /* -timeout, sec < 0: none */
     Ns_Time          recvTimeout;   /* -receivetimeout, sec < 0: none */
     Ns_Time          sendTimeout;   /* -sendtimeout, sec < 0: none */

@@ -16,6 +16,7 @@
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -319,6 +320,38 @@ WritePidFile(const char *path)
 
 /*
  *----------------------------------------------------------------------
+ * RaiseFileLimit --
+ *
+ *      Every connection and WebSocket is a descriptor, so take all the
+ *      descriptors the hard limit allows (as NaviServer does); the soft
+ *      limit of a login shell (often 1024) would cap the server far below
+ *      what the machine can hold.
+ *----------------------------------------------------------------------
+ */
+static void
+RaiseFileLimit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        Ns_Log(Warning, "nsd: getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            Ns_Log(Warning, "nsd: setrlimit(RLIMIT_NOFILE, %llu): %s",
+                   (unsigned long long)rl.rlim_max, strerror(errno));
+            rl.rlim_cur = old;
+        }
+    }
+    Ns_Log(Notice, "nsd: max files: %llu", (unsigned long long)rl.rlim_cur);
+}
+
+/*
+ *----------------------------------------------------------------------
  * Ns_Main --
  *
  *      The life of the server.
@@ -387,6 +420,7 @@ Ns_Main(int argc, char **argv)
     Ns_ConfigTime("ns/parameters", "shutdowntimeout", "20s", &timeout);
     Ns_Log(Notice, "nsd: nsws/%s starting, config %s, home %s", NS_VERSION, nsConfigFile,
            nsHome);
+    RaiseFileLimit();
 
     /* Every thread created from here on inherits the blocked signals. */
     sigemptyset(&handledSignals);

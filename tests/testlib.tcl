@@ -135,8 +135,13 @@ proc ::nstest::writeFile {path content} {
 # nstest::start --
 #
 #       Start an nsd in the foreground with a fresh directory under
-#       tests/out (the options are those of nstest::prepare).  Waits, with
-#       a watchdog, until it logs "nsd: ready".
+#       tests/out (the options are those of nstest::prepare, and):
+#           -prefix list     a command that runs nsd: it gets nsd's path
+#                            and arguments as its last words, and must
+#                            become that process (exec it, as sh -c and
+#                            valgrind do), so that the pid is nsd's
+#           -readywait ms    how long to wait for "nsd: ready" (20000)
+#       Waits, with a watchdog, until it logs "nsd: ready".
 #       Returns a handle (a dict) with pid, port, ports (driver -> port),
 #       home, log, chan.
 #
@@ -144,8 +149,18 @@ proc ::nstest::start {args} {
     variable nsd
     variable servers
 
+    set prefix {}
+    set readyWait 20000
+    if {[dict exists $args -prefix]} {
+        set prefix [dict get $args -prefix]
+        dict unset args -prefix
+    }
+    if {[dict exists $args -readywait]} {
+        set readyWait [dict get $args -readywait]
+        dict unset args -readywait
+    }
     set home [dict get [prepare {*}$args] home]
-    set chan [open |[list $nsd -f -t $home/nsd-config.tcl 2>@1] r]
+    set chan [open |[list {*}$prefix $nsd -f -t $home/nsd-config.tcl 2>@1] r]
     fconfigure $chan -blocking 0 -buffering line
     set h [dict create pid [pid $chan] home $home chan $chan log $home/logs/nsd.log \
                port "" ports {}]
@@ -154,7 +169,7 @@ proc ::nstest::start {args} {
     unset -nocomplain ::nstest::exited($chan)
     set ::nstest::ready($chan) ""
     fileevent $chan readable [list ::nstest::Reader $chan]
-    if {![wait ::nstest::ready($chan) 20000] || $::nstest::ready($chan) ne "ready"} {
+    if {![wait ::nstest::ready($chan) $readyWait] || $::nstest::ready($chan) ne "ready"} {
         catch {exec kill -KILL [pid $chan]}
         catch {close $chan}
         error "nsd did not start: $::nstest::output($chan)"

@@ -16,6 +16,7 @@
 #include "nsd.h"
 #include "request.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -24,8 +25,8 @@
 #define READ_BUDGET       65536    /* bytes read per sock per wake-up: fairness */
 #define ACCEPT_BUDGET     64       /* connections accepted per wake-up */
 #define TIMER_INTERVAL_MS 200      /* how often deadlines are checked */
-#define EARLY_PARSE_LIMIT 16384
-#define ACCEPT_PAUSE_MS   100      /* no accept for this long when out of descriptors */    /* heads up to this size are parsed at each line end */
+#define EARLY_PARSE_LIMIT 16384    /* heads up to this size are parsed at each line end */
+#define ACCEPT_PAUSE_MS   100      /* no accept for this long when out of descriptors */
 
 static Driver *firstDrvPtr = NULL;
 
@@ -34,6 +35,7 @@ static char listenTag, wakeTag;
 
 static void *DriverThread(void *arg);
 static void  SockAccept(Driver *drvPtr);
+static bool  RefuseWaiting(Driver *drvPtr);
 static void  SockRead(Driver *drvPtr, Sock *sockPtr);
 static bool  SockProcess(Driver *drvPtr, Sock *sockPtr);
 static bool  HeadMayBeReady(const Driver *drvPtr, Sock *sockPtr);
@@ -100,6 +102,7 @@ ConfigDriver(const char *moduleName, const char *type)
     d->listenFd = -1;
     drvPtr->epollFd = -1;
     drvPtr->wakeFd = -1;
+    drvPtr->reserveFd = -1;
     pthread_mutex_init(&drvPtr->lock, NULL);
 
     NsConfigSetDefault(section, "driver", procs->name);
@@ -206,7 +209,8 @@ NsStartDrivers(void)
 
         drvPtr->epollFd = epoll_create1(EPOLL_CLOEXEC);
         drvPtr->wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (drvPtr->epollFd < 0 || drvPtr->wakeFd < 0) {
+        drvPtr->reserveFd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (drvPtr->epollFd < 0 || drvPtr->wakeFd < 0 || drvPtr->reserveFd < 0) {
             Ns_Log(Error, "driver: %s: %s", drvPtr->base.moduleName, strerror(errno));
             status = NS_ERROR;
             break;
@@ -410,8 +414,67 @@ DriverThread(void *arg)
         SockCloseInDriver(drvPtr, drvPtr->socksPtr);
     }
     close(drvPtr->epollFd);
+    if (drvPtr->reserveFd >= 0) {
+        close(drvPtr->reserveFd);
+    }
     Ns_Log(Notice, "%s: stopped", drvPtr->base.moduleName);
     return NULL;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * RefuseWaiting --
+ *
+ *      Out of descriptors: give up the reserve descriptor for a moment to
+ *      accept each waiting connection and refuse it (a 503 over plain
+ *      HTTP; a TLS client just sees the close), so that clients get an
+ *      answer at once instead of hanging in the backlog.  Connections
+ *      already served are not touched.
+ *
+ * Results:
+ *      true when the reserve descriptor is held again, so the next
+ *      overflow can be refused too.
+ *----------------------------------------------------------------------
+ */
+static bool
+RefuseWaiting(Driver *drvPtr)
+{
+    static const char reply[] =
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        "Content-Type: text/plain\r\n"
+        "Content-Length: 34\r\n"
+        "Connection: close\r\n"
+        "\r\n"
+        "Server busy: out of descriptors.\r\n";
+    bool plain = (drvPtr->base.procs->handshakeProc == NULL);
+
+    if (drvPtr->reserveFd < 0) {
+        drvPtr->reserveFd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        return false;
+    }
+    close(drvPtr->reserveFd);
+    for (int i = 0; i < ACCEPT_BUDGET; i++) {
+        char discard[4096];
+        int  fd = accept4(drvPtr->base.listenFd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            break;
+        }
+        /*
+         * Read what the client sent before closing: a close with unread
+         * bytes is a reset, which could destroy the 503 before the client
+         * reads it.
+         */
+        (void)!recv(fd, discard, sizeof(discard), 0);
+        if (plain) {
+            (void)!send(fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL);
+        }
+        shutdown(fd, SHUT_WR);
+        close(fd);
+        drvPtr->refused++;
+    }
+    drvPtr->reserveFd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return drvPtr->reserveFd >= 0;
 }
 
 /*
@@ -454,22 +517,33 @@ SockAccept(Driver *drvPtr)
 
             ckfree(sockPtr);
             if (status == NS_IO_ERROR && (errnum == EMFILE || errnum == ENFILE)) {
-                /*
-                 * Out of descriptors: leave new connections in the backlog
-                 * for a moment, as at maxsock, instead of failing (and
-                 * logging) on every turn; the served ones go on.
-                 */
-                Ns_Log(Warning, "%s: accept: %s: not accepting for %d ms",
-                       drvPtr->base.moduleName, strerror(errnum), ACCEPT_PAUSE_MS);
-                epoll_ctl(drvPtr->epollFd, EPOLL_CTL_DEL, drvPtr->base.listenFd, NULL);
-                drvPtr->acceptPaused = true;
-                Ns_GetMonotonicTime(&drvPtr->acceptResume);
-                Ns_IncrTime(&drvPtr->acceptResume, 0, ACCEPT_PAUSE_MS * 1000);
+                if (!drvPtr->refusing) {
+                    Ns_Log(Warning, "%s: accept: %s: refusing new connections",
+                           drvPtr->base.moduleName, strerror(errnum));
+                    drvPtr->refusing = true;
+                }
+                if (!RefuseWaiting(drvPtr)) {
+                    /*
+                     * Not even the reserve descriptor could be had: leave
+                     * new connections in the backlog for a moment, as at
+                     * maxsock, instead of failing on every turn.
+                     */
+                    epoll_ctl(drvPtr->epollFd, EPOLL_CTL_DEL, drvPtr->base.listenFd, NULL);
+                    drvPtr->acceptPaused = true;
+                    Ns_GetMonotonicTime(&drvPtr->acceptResume);
+                    Ns_IncrTime(&drvPtr->acceptResume, 0, ACCEPT_PAUSE_MS * 1000);
+                }
             } else if (status == NS_IO_ERROR) {
                 Ns_Log(Warning, "%s: accept: %s", drvPtr->base.moduleName,
                        strerror(errnum));
             }
             break;
+        }
+        if (drvPtr->refusing) {
+            Ns_Log(Notice, "%s: accepting again, after refusing %lu connections",
+                   drvPtr->base.moduleName, drvPtr->refused);
+            drvPtr->refusing = false;
+            drvPtr->refused = 0;
         }
         atomic_fetch_add(&drvPtr->nopen, 1);
         sockPtr->servPtr = NsGetServer(drvPtr->base.server);

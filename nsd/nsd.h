@@ -81,6 +81,9 @@ typedef struct Driver {
     Sock            *socksPtr;      /* socks being read or waiting for keep-alive */
     bool             acceptPaused;  /* listen fd out of epoll: maxsock or EMFILE */
     Ns_Time          acceptResume;  /* monotonic: not before this (EMFILE) */
+    int              reserveFd;     /* held open to refuse connections at EMFILE */
+    bool             refusing;      /* out of descriptors: refusing connections */
+    unsigned long    refused;       /* how many, since refusing began */
 } Driver;
 
 /*
@@ -231,7 +234,7 @@ Ns_ReturnCode   NsConnReturnFile(Conn *connPtr, int status, const char *mimeType
 const char     *NsMimeType(const char *path);
 
 /* event.c */
-void            NsStopEvents(void);
+bool            NsStopEvents(const Ns_Time *deadlinePtr);
 
 /* tclinit.c */
 typedef struct NsInterp {

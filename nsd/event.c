@@ -523,19 +523,30 @@ EventThread(void *UNUSED(arg))
  *----------------------------------------------------------------------
  * NsStopEvents --
  *
- *      At shutdown: deliver NS_EV_EXIT to every event and end the thread.
+ *      At shutdown: deliver NS_EV_EXIT to every event and end the thread,
+ *      waiting for it until the shutdown deadline (wall clock).
+ *
+ * Results:
+ *      false when the thread is still running at the deadline (a callback
+ *      that does not return): the process must exit without it.
  *----------------------------------------------------------------------
  */
-void
-NsStopEvents(void)
+bool
+NsStopEvents(const Ns_Time *deadlinePtr)
 {
-    bool wasStarted;
+    bool wasStarted, ended = true;
 
     pthread_mutex_lock(&queueLock);
     wasStarted = started && !exited;
     pthread_mutex_unlock(&queueLock);
     if (wasStarted) {
+        struct timespec ts = {deadlinePtr->sec, deadlinePtr->usec * 1000};
+
         Enqueue(NewCommand(CMD_EXIT, NULL));
-        pthread_join(eventThread, NULL);
+        ended = (pthread_timedjoin_np(eventThread, NULL, &ts) == 0);
+        if (!ended) {
+            Ns_Log(Warning, "event: thread still busy at the end of shutdowntimeout");
+        }
     }
+    return ended;
 }

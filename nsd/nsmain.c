@@ -368,6 +368,7 @@ Ns_Main(int argc, char **argv)
     Ns_Time     timeout, deadline;
     pthread_t   signalThread;
     int         opt;
+    bool        eventsEnded;
 
     Ns_GetTime(&nsBootTime);
     NsLogSetThreadName("main");
@@ -474,8 +475,12 @@ Ns_Main(int argc, char **argv)
     Ns_IncrTime(&deadline, timeout.sec, timeout.usec);
     NsStopServers(&deadline);
     NsRunAtShutdown(&deadline);
-    NsStopEvents();
+    eventsEnded = NsStopEvents(&deadline);
     unlink(pidfile);
     Ns_Log(Notice, "nsd: exiting");
+    if (!eventsEnded) {
+        /* exit() would finalize Tcl under the feet of the busy thread. */
+        _exit(0);
+    }
     return 0;
 }

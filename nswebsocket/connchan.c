@@ -29,6 +29,9 @@ static atomic_ulong    nextChannelId = 0;
 /* How long a channel closing after its last bytes waits for them to go out. */
 static const Ns_Time   drainTimeout = {2, 0};
 
+/* callbacktimeout: the longest a callback may run; 0: no limit. */
+static Ns_Time         callbackTimeout = {5, 0};
+
 /*
  * Read callbacks owed for bytes already buffered, asked for by a script in
  * the event thread (ConnChanSetCallback): run after the current event, so
@@ -44,6 +47,77 @@ static DeferredRead   *deferredHead = NULL, *deferredTail = NULL;
 static void ChanEventProc(Ns_Event *event, void *arg, unsigned int why);
 static void EventFree(void *arg);
 static void RunDeferredReads(void);
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanConfigure --
+ *
+ *      Module-wide channel settings from ns/server/SERVER/module/websocket.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanConfigure(const char *server)
+{
+    const char *section = Ns_ConfigGetPath(server, "websocket", (char *)0);
+
+    Ns_ConfigTime(section, "callbacktimeout", "5s", &callbackTimeout);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanEval --
+ *
+ *      Run a callback script in the event thread's interp, at global
+ *      level, for at most callbacktimeout.  Every channel's callbacks run
+ *      in this one thread, so a script that loops or sleeps would hold up
+ *      all of them: past the limit Tcl stops it at its next command with
+ *      an error that "catch" cannot swallow.  A call blocking inside C (a
+ *      blocking socket read) is not interrupted.
+ *
+ * Results:
+ *      The script's result code; on a timeout TCL_ERROR, errorCode
+ *      NS_TIMEOUT and a line in errorInfo naming the limit.
+ *----------------------------------------------------------------------
+ */
+int
+ConnChanEval(Tcl_Interp *interp, Tcl_Obj *scriptObj)
+{
+    /* A callback run from inside another keeps the outer one's limit. */
+    bool limited = (callbackTimeout.sec > 0 || callbackTimeout.usec > 0)
+        && !Tcl_LimitTypeEnabled(interp, TCL_LIMIT_TIME);
+    int  result;
+
+    if (limited) {
+        Tcl_Time deadline;
+
+        Tcl_GetTime(&deadline);
+        deadline.sec += callbackTimeout.sec;
+        deadline.usec += callbackTimeout.usec;
+        if (deadline.usec >= 1000000) {
+            deadline.sec++;
+            deadline.usec -= 1000000;
+        }
+        Tcl_LimitSetTime(interp, &deadline);
+        Tcl_LimitTypeSet(interp, TCL_LIMIT_TIME);
+    }
+    result = Tcl_EvalObjEx(interp, scriptObj, TCL_EVAL_GLOBAL);
+    if (limited) {
+        bool exceeded = Tcl_LimitTypeExceeded(interp, TCL_LIMIT_TIME);
+
+        Tcl_LimitTypeReset(interp, TCL_LIMIT_TIME);
+        if (exceeded) {
+            char msg[96];
+
+            snprintf(msg, sizeof(msg), "\n    (callback stopped: it ran longer than"
+                     " callbacktimeout %ld.%03lds)", (long)callbackTimeout.sec,
+                     callbackTimeout.usec / 1000);
+            Tcl_AddErrorInfo(interp, msg);
+            Tcl_SetErrorCode(interp, "NS_TIMEOUT", (char *)0);
+            result = TCL_ERROR;
+        }
+    }
+    return result;
+}
 
 /*
  *----------------------------------------------------------------------
@@ -476,7 +550,7 @@ static bool
 RunCallback(ConnChan *chanPtr, char reason)
 {
     Tcl_Interp *interp = Ns_TclThreadInterp(chanPtr->server);
-    Tcl_DString script;
+    Tcl_Obj    *scriptObj;
     int         rc, value = 0;
     bool         active = false;
     char         why[2] = {reason, '\0'};
@@ -488,13 +562,12 @@ RunCallback(ConnChan *chanPtr, char reason)
         return false;
     }
     gen = chanPtr->callbackGen;
-    Tcl_DStringInit(&script);
-    Tcl_DStringAppend(&script, chanPtr->script, -1);
+    scriptObj = Tcl_NewStringObj(chanPtr->script, -1);
     pthread_mutex_unlock(&chanPtr->lock);
-    Tcl_DStringAppendElement(&script, why);
+    Tcl_AppendStringsToObj(scriptObj, " ", why, (char *)0);
+    Tcl_IncrRefCount(scriptObj);
 
-    rc = Tcl_EvalEx(interp, Tcl_DStringValue(&script), Tcl_DStringLength(&script),
-                    TCL_EVAL_GLOBAL);
+    rc = ConnChanEval(interp, scriptObj);
     if (rc != TCL_OK) {
         Tcl_DString ctx;
 
@@ -513,7 +586,7 @@ RunCallback(ConnChan *chanPtr, char reason)
         value = 0;
     }
     Tcl_ResetResult(interp);
-    Tcl_DStringFree(&script);
+    Tcl_DecrRefCount(scriptObj);
 
     if (rc != TCL_OK || value == 0) {
         ConnChanClose(chanPtr);
@@ -547,20 +620,18 @@ StartAccepted(const char *server, const char *listenScript, Ns_Sock *sockPtr)
 {
     ConnChan   *newPtr = ConnChanCreate(server, sockPtr, sockPtr->peer, NULL, NULL);
     Tcl_Interp *interp = Ns_TclThreadInterp(server);
-    Tcl_DString script;
+    Tcl_Obj    *scriptObj = Tcl_NewStringObj(listenScript, -1);
     int         keep = 0;
 
-    Tcl_DStringInit(&script);
-    Tcl_DStringAppend(&script, listenScript, -1);
-    Tcl_DStringAppendElement(&script, newPtr->name);
-    if (Tcl_EvalEx(interp, Tcl_DStringValue(&script), Tcl_DStringLength(&script),
-                   TCL_EVAL_GLOBAL) != TCL_OK) {
+    Tcl_AppendStringsToObj(scriptObj, " ", newPtr->name, (char *)0);
+    Tcl_IncrRefCount(scriptObj);
+    if (ConnChanEval(interp, scriptObj) != TCL_OK) {
         Ns_TclLogErrorInfo(interp, "ns_connchan listen callback");
     } else if (Tcl_GetBooleanFromObj(NULL, Tcl_GetObjResult(interp), &keep) != TCL_OK) {
         keep = 0;
     }
     Tcl_ResetResult(interp);
-    Tcl_DStringFree(&script);
+    Tcl_DecrRefCount(scriptObj);
     if (!keep) {
         ConnChanClose(newPtr);
     }

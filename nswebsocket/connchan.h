@@ -93,6 +93,8 @@ typedef struct ConnChan {
 } ConnChan;
 
 /* connchan.c */
+void        ConnChanConfigure(const char *server);
+int         ConnChanEval(Tcl_Interp *interp, Tcl_Obj *scriptObj);
 ConnChan   *ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer,
                            const Ns_Time *startPtr, const char *clientData);
 ConnChan   *ConnChanGet(const char *server, const char *name);   /* referenced, or NULL */

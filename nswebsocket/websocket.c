@@ -222,7 +222,7 @@ RunScript(ConnChan *chanPtr, const char *script, int objc, Tcl_Obj *const objv[]
     if (Tcl_ListObjReplace(interp, cmdObj, INT_MAX, 0, objc, objv) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        result = Tcl_EvalObjEx(interp, cmdObj, TCL_EVAL_GLOBAL);
+        result = ConnChanEval(interp, cmdObj);
     }
     if (result != TCL_OK) {
         char context[96];

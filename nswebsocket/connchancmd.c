@@ -6,8 +6,7 @@
  *      subcommand may be called from any thread.
  */
 
-#include "connchan.h"
-#include "wsframe.h"
+#include "websocket.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,7 +429,9 @@ ConnChanWriteObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
  *      read -websocket: take one frame from what the channel has read, as
  *      NaviServer does (wsreadframe.c).  The socket is read only when no
  *      frame is there yet, so the bytes kept stay within a frame and a
- *      read, however many frames the peer sends ahead.
+ *      read, however many frames the peer sends ahead.  Frames and
+ *      messages are limited by the module's maxmessage, like those of
+ *      ws::handshake channels.
  *
  * Results:
  *      TCL_OK with the result dict, or the empty string at EOF without a
@@ -442,11 +443,12 @@ ReadFrame(Tcl_Interp *interp, ConnChan *chanPtr)
 {
     Tcl_DString  ds;
     Ns_SockError err;
+    uint64_t     maxMessage = wsConfig.maxMessage;
     bool         ready;
     int          result;
 
     pthread_mutex_lock(&chanPtr->lock);
-    ready = WsFrameReaderReady(&chanPtr->reader);
+    ready = WsFrameReaderReady(&chanPtr->reader, maxMessage);
     pthread_mutex_unlock(&chanPtr->lock);
 
     Tcl_DStringInit(&ds);
@@ -456,7 +458,7 @@ ReadFrame(Tcl_Interp *interp, ConnChan *chanPtr)
     } else {
         pthread_mutex_lock(&chanPtr->lock);
         result = WsFrameReaderNext(interp, &chanPtr->reader, Tcl_DStringValue(&ds),
-                                   (size_t)Tcl_DStringLength(&ds), chanPtr->eof);
+                                   (size_t)Tcl_DStringLength(&ds), chanPtr->eof, maxMessage);
         pthread_mutex_unlock(&chanPtr->lock);
     }
     Tcl_DStringFree(&ds);

@@ -6,7 +6,10 @@
  *      dict; the payloads of a fragmented message are collected until its
  *      last frame; control frames stand alone, also between fragments.
  *      Like NaviServer, it leaves the rules of RFC 6455 (masking, opcodes,
- *      UTF-8) to the script and refuses only what it cannot parse.
+ *      UTF-8) to the script and refuses only what it cannot parse, and
+ *      beyond NaviServer, frames and messages over the size limit, as soon
+ *      as a header announces one: nothing grows without bound, and every
+ *      payload fits a Tcl byte array.
  *
  *      The bytes held are a window buf[start, start+len): taking a frame
  *      moves start, so a read with many small frames costs no more than
@@ -19,6 +22,9 @@
 #include "wsreadframe.h"
 #include "wsframe.h"
 
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,21 +36,28 @@
 #define BUFFER_MIN  4096u
 #define BUFFER_KEEP (64u * 1024u)
 
+/* Tcl 8.6 byte arrays have int sizes: the limit never goes above this. */
+#define HARD_LIMIT  ((uint64_t)INT_MAX)
+
 /* What the bytes held begin with. */
 typedef enum {
     FRAME_INCOMPLETE,       /* part of a frame, or nothing */
     FRAME_COMPLETE,         /* a whole frame */
-    FRAME_BAD_HEADER        /* a header that cannot be parsed */
+    FRAME_BAD_HEADER,       /* a header that cannot be parsed */
+    FRAME_TOO_BIG           /* a header announcing a frame or message over the limit */
 } FrameState;
 
 static void      *Alloc(size_t size);
 static void       MakeRoom(WsFrameReader *readerPtr, size_t more);
 static void       AppendFragment(WsFrameReader *readerPtr, const uint8_t *data, size_t len);
 static void       Consume(WsFrameReader *readerPtr, size_t len);
-static FrameState Examine(const WsFrameReader *readerPtr, WsFrameHeader *hdrPtr);
-static Tcl_Obj   *TakeFrame(WsFrameReader *readerPtr, const WsFrameHeader *hdrPtr);
-static Tcl_Obj   *Describe(const WsFrameReader *readerPtr, bool fin, const char *frame,
-                           int opcode, Tcl_Obj *payloadObj);
+static uint64_t   EffectiveLimit(uint64_t maxMessage);
+static FrameState Examine(const WsFrameReader *readerPtr, uint64_t limit, WsFrameHeader *hdrPtr,
+                          uint64_t *sizePtr);
+static Tcl_Obj   *TakeFrame(WsFrameReader *readerPtr, const WsFrameHeader *hdrPtr,
+                            uint64_t limit);
+static Tcl_Obj   *Describe(const WsFrameReader *readerPtr, uint64_t limit, bool fin,
+                           const char *frame, int opcode, Tcl_Obj *payloadObj);
 static void       SetFailure(Tcl_Interp *interp, const WsFrameReader *readerPtr);
 
 /*
@@ -102,15 +115,19 @@ WsFrameReaderAppend(WsFrameReader *readerPtr, const char *data, size_t len)
  *----------------------------------------------------------------------
  * WsFrameReaderTake --
  *
- *      Move all bytes held to the end of dsPtr.
+ *      Move all bytes held to the end of dsPtr, or as many as a
+ *      Tcl_DString can hold.
  *----------------------------------------------------------------------
  */
 void
 WsFrameReaderTake(WsFrameReader *readerPtr, Tcl_DString *dsPtr)
 {
-    if (readerPtr->len > 0) {
-        Tcl_DStringAppend(dsPtr, readerPtr->buf + readerPtr->start, (int)readerPtr->len);
-        Consume(readerPtr, readerPtr->len);
+    size_t room = (size_t)INT_MAX - (size_t)Tcl_DStringLength(dsPtr);
+    size_t len = (readerPtr->len < room) ? readerPtr->len : room;
+
+    if (len > 0) {
+        Tcl_DStringAppend(dsPtr, readerPtr->buf + readerPtr->start, (int)len);
+        Consume(readerPtr, len);
     }
 }
 
@@ -126,11 +143,13 @@ WsFrameReaderTake(WsFrameReader *readerPtr, Tcl_DString *dsPtr)
  *----------------------------------------------------------------------
  */
 bool
-WsFrameReaderReady(const WsFrameReader *readerPtr)
+WsFrameReaderReady(const WsFrameReader *readerPtr, uint64_t maxMessage)
 {
     WsFrameHeader hdr;
+    uint64_t      size;
 
-    return readerPtr->failure != WS_READ_OK || Examine(readerPtr, &hdr) != FRAME_INCOMPLETE;
+    return readerPtr->failure != WS_READ_OK
+        || Examine(readerPtr, EffectiveLimit(maxMessage), &hdr, &size) != FRAME_INCOMPLETE;
 }
 
 /*
@@ -149,17 +168,22 @@ WsFrameReaderReady(const WsFrameReader *readerPtr)
  */
 int
 WsFrameReaderNext(Tcl_Interp *interp, WsFrameReader *readerPtr, const char *data, size_t len,
-                  bool eof)
+                  bool eof, uint64_t maxMessage)
 {
     WsFrameHeader hdr;
     FrameState    state = FRAME_INCOMPLETE;
+    uint64_t      limit = EffectiveLimit(maxMessage), size = 0;
     int           result = TCL_OK;
 
     if (readerPtr->failure == WS_READ_OK) {
         WsFrameReaderAppend(readerPtr, data, len);
-        state = Examine(readerPtr, &hdr);
+        state = Examine(readerPtr, limit, &hdr, &size);
         if (state == FRAME_BAD_HEADER) {
             readerPtr->failure = WS_READ_BAD_HEADER;
+        } else if (state == FRAME_TOO_BIG) {
+            readerPtr->failure = WS_READ_TOO_BIG;
+            readerPtr->failedSize = size;
+            readerPtr->failedLimit = limit;
         }
     }
     if (readerPtr->failure != WS_READ_OK) {
@@ -167,7 +191,7 @@ WsFrameReaderNext(Tcl_Interp *interp, WsFrameReader *readerPtr, const char *data
         SetFailure(interp, readerPtr);
         result = TCL_ERROR;
     } else if (state == FRAME_COMPLETE) {
-        Tcl_SetObjResult(interp, TakeFrame(readerPtr, &hdr));
+        Tcl_SetObjResult(interp, TakeFrame(readerPtr, &hdr, limit));
     } else if (eof) {
         /*
          * The rest of the frame can never come: EOF, as a plain read says
@@ -176,9 +200,22 @@ WsFrameReaderNext(Tcl_Interp *interp, WsFrameReader *readerPtr, const char *data
          */
         Tcl_ResetResult(interp);
     } else {
-        Tcl_SetObjResult(interp, Describe(readerPtr, false, "incomplete", 0, NULL));
+        Tcl_SetObjResult(interp, Describe(readerPtr, limit, false, "incomplete", 0, NULL));
     }
     return result;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * EffectiveLimit --
+ *
+ *      Results: the limit that maxMessage stands for.
+ *----------------------------------------------------------------------
+ */
+static uint64_t
+EffectiveLimit(uint64_t maxMessage)
+{
+    return (maxMessage == 0 || maxMessage > HARD_LIMIT) ? HARD_LIMIT : maxMessage;
 }
 
 /*
@@ -291,14 +328,18 @@ Consume(WsFrameReader *readerPtr, size_t len)
  *----------------------------------------------------------------------
  * Examine --
  *
- *      What do the bytes held begin with?
+ *      What do the bytes held begin with?  A data frame adds to the
+ *      unfinished message, if any (see TakeFrame), so its size is the
+ *      message's size with it; a control frame's size is its own.
  *
  * Results:
- *      The state; with FRAME_COMPLETE the frame's header in *hdrPtr.
+ *      The state; with FRAME_COMPLETE the frame's header in *hdrPtr, with
+ *      FRAME_TOO_BIG the size in *sizePtr.
  *----------------------------------------------------------------------
  */
 static FrameState
-Examine(const WsFrameReader *readerPtr, WsFrameHeader *hdrPtr)
+Examine(const WsFrameReader *readerPtr, uint64_t limit, WsFrameHeader *hdrPtr,
+        uint64_t *sizePtr)
 {
     FrameState state = FRAME_INCOMPLETE;
 
@@ -308,8 +349,17 @@ Examine(const WsFrameReader *readerPtr, WsFrameHeader *hdrPtr)
 
         if (hdrLen < 0) {
             state = FRAME_BAD_HEADER;
-        } else if (hdrLen > 0 && readerPtr->len - (size_t)hdrLen >= hdrPtr->payloadLength) {
-            state = FRAME_COMPLETE;
+        } else if (hdrLen > 0) {
+            /* Both terms are below 2^63: no overflow. */
+            uint64_t size = hdrPtr->payloadLength
+                + ((hdrPtr->opcode >= WS_OP_CLOSE) ? 0 : readerPtr->fragmentsLen);
+
+            if (size > limit) {
+                *sizePtr = size;
+                state = FRAME_TOO_BIG;
+            } else if (readerPtr->len - (size_t)hdrLen >= hdrPtr->payloadLength) {
+                state = FRAME_COMPLETE;
+            }
         }
     }
     return state;
@@ -327,13 +377,14 @@ Examine(const WsFrameReader *readerPtr, WsFrameHeader *hdrPtr)
  *----------------------------------------------------------------------
  */
 static Tcl_Obj *
-TakeFrame(WsFrameReader *readerPtr, const WsFrameHeader *hdrPtr)
+TakeFrame(WsFrameReader *readerPtr, const WsFrameHeader *hdrPtr, uint64_t limit)
 {
     uint8_t *payload = (uint8_t *)readerPtr->buf + readerPtr->start + hdrPtr->headerLength;
     size_t   payloadLen = (size_t)hdrPtr->payloadLength;
     int      opcode = (int)hdrPtr->opcode;
     Tcl_Obj *payloadObj = NULL;
 
+    /* Examine saw to it that payloads and messages fit an int. */
     if (hdrPtr->masked) {
         WsFrameMask(payload, payloadLen, hdrPtr->mask, 0);
     }
@@ -360,7 +411,7 @@ TakeFrame(WsFrameReader *readerPtr, const WsFrameHeader *hdrPtr)
         payloadObj = Tcl_NewByteArrayObj(payload, (int)payloadLen);
     }
     Consume(readerPtr, hdrPtr->headerLength + payloadLen);
-    return Describe(readerPtr, hdrPtr->fin, "complete", opcode, payloadObj);
+    return Describe(readerPtr, limit, hdrPtr->fin, "complete", opcode, payloadObj);
 }
 
 /*
@@ -373,8 +424,8 @@ TakeFrame(WsFrameReader *readerPtr, const WsFrameHeader *hdrPtr)
  *----------------------------------------------------------------------
  */
 static Tcl_Obj *
-Describe(const WsFrameReader *readerPtr, bool fin, const char *frame, int opcode,
-         Tcl_Obj *payloadObj)
+Describe(const WsFrameReader *readerPtr, uint64_t limit, bool fin, const char *frame,
+         int opcode, Tcl_Obj *payloadObj)
 {
     Tcl_Obj *dictObj = Tcl_NewDictObj();
 
@@ -385,7 +436,7 @@ Describe(const WsFrameReader *readerPtr, bool fin, const char *frame, int opcode
     Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("fragments", -1),
                    Tcl_NewWideIntObj((Tcl_WideInt)readerPtr->fragmentsLen));
     Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("havedata", -1),
-                   Tcl_NewIntObj(WsFrameReaderReady(readerPtr)));
+                   Tcl_NewIntObj(WsFrameReaderReady(readerPtr, limit)));
     if (payloadObj != NULL) {
         Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("opcode", -1), Tcl_NewIntObj(opcode));
         Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("payload", -1), payloadObj);
@@ -406,5 +457,13 @@ SetFailure(Tcl_Interp *interp, const WsFrameReader *readerPtr)
     if (readerPtr->failure == WS_READ_BAD_HEADER) {
         Tcl_SetObjResult(interp, Tcl_NewStringObj("invalid websocket frame header", -1));
         Tcl_SetErrorCode(interp, "NS", "WS", "PROTOCOL", (char *)0);
+    } else if (readerPtr->failure == WS_READ_TOO_BIG) {
+        char size[24], limit[24];
+
+        snprintf(size, sizeof(size), "%" PRIu64, readerPtr->failedSize);
+        snprintf(limit, sizeof(limit), "%" PRIu64, readerPtr->failedLimit);
+        Tcl_SetObjResult(interp, Tcl_ObjPrintf("websocket message too large: %s bytes,"
+                                               " maxmessage %s", size, limit));
+        Tcl_SetErrorCode(interp, "NS", "WS", "TOOBIG", size, limit, (char *)0);
     }
 }

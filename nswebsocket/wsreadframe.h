@@ -22,7 +22,8 @@
 /* Why a reader stopped taking frames; once set, it stays. */
 typedef enum {
     WS_READ_OK,             /* no failure */
-    WS_READ_BAD_HEADER      /* a 64-bit length with its top bit set */
+    WS_READ_BAD_HEADER,     /* a 64-bit length with its top bit set */
+    WS_READ_TOO_BIG         /* a frame or message over the limit */
 } WsReadFailure;
 
 /*
@@ -39,6 +40,8 @@ typedef struct WsFrameReader {
     size_t         fragmentsSize;   /* bytes allocated */
     int            fragmentsOpcode; /* opcode of its first frame */
     WsReadFailure  failure;         /* after one, no more frames and no more input */
+    uint64_t       failedSize;      /* WS_READ_TOO_BIG: the size the message would have */
+    uint64_t       failedLimit;     /* WS_READ_TOO_BIG: the limit it went over */
 } WsFrameReader;
 
 void   WsFrameReaderInit(WsFrameReader *readerPtr);
@@ -50,26 +53,31 @@ size_t WsFrameReaderPending(const WsFrameReader *readerPtr);
 /* Add bytes after those held; bytes read by others, such as the rest of a request. */
 void   WsFrameReaderAppend(WsFrameReader *readerPtr, const char *data, size_t len);
 
-/* Move all bytes held to the end of dsPtr (a plain read). */
+/* Move the bytes held to the end of dsPtr (a plain read), as many as it can hold. */
 void   WsFrameReaderTake(WsFrameReader *readerPtr, Tcl_DString *dsPtr);
 
 /*
  * True when the next WsFrameReaderNext needs no more input to return a
- * frame or an error (the "havedata" of the result dict).
+ * frame or an error (the "havedata" of the result dict).  maxMessage as
+ * for WsFrameReaderNext.
  */
-bool   WsFrameReaderReady(const WsFrameReader *readerPtr);
+bool   WsFrameReaderReady(const WsFrameReader *readerPtr, uint64_t maxMessage);
 
 /*
  * Add data[0..len) to the bytes held and take one frame, as ns_connchan
  * read -websocket does.  eof: the peer has closed its side, so no more
- * bytes will come.  Results: TCL_OK with the dict (fin, frame
- * complete|incomplete, unprocessed, fragments, havedata, and opcode and
- * payload once a message or a control frame is whole) or, at EOF without a
- * whole frame, the empty string as the interp's result; or TCL_ERROR with
- * the message and -errorcode (NS WS PROTOCOL).  After an error every call
- * fails the same way and drops its data.
+ * bytes will come.  maxMessage: largest frame payload or reassembled
+ * message in bytes; 0, like any value above 2^31-1, means 2^31-1, the most
+ * a Tcl 8.6 byte array holds.  A header announcing more fails as soon as
+ * it is there, without waiting for the payload.  Results: TCL_OK with the dict (fin,
+ * frame complete|incomplete, unprocessed, fragments, havedata, and opcode
+ * and payload once a message or a control frame is whole) or, at EOF
+ * without a whole frame, the empty string as the interp's result; or
+ * TCL_ERROR with the message and -errorcode (NS WS PROTOCOL, or NS WS
+ * TOOBIG size limit).  After an error every call fails the same way and
+ * drops its data.
  */
 int    WsFrameReaderNext(Tcl_Interp *interp, WsFrameReader *readerPtr, const char *data,
-                         size_t len, bool eof);
+                         size_t len, bool eof, uint64_t maxMessage);
 
 #endif /* NSWS_WSREADFRAME_H */

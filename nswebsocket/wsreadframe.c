@@ -31,10 +31,17 @@
 /*
  * Buffers start at BUFFER_MIN and double.  A buffer larger than BUFFER_KEEP
  * is freed once it is empty, so that one big message does not pin memory
- * for the rest of a long-lived channel.
+ * for the rest of a long-lived channel.  The fuzz harness makes both tiny,
+ * so that its short inputs reach every path.
  */
-#define BUFFER_MIN  4096u
-#define BUFFER_KEEP (64u * 1024u)
+#ifndef WS_READ_BUFFER_MIN
+#define WS_READ_BUFFER_MIN  4096u
+#endif
+#ifndef WS_READ_BUFFER_KEEP
+#define WS_READ_BUFFER_KEEP (64u * 1024u)
+#endif
+#define BUFFER_MIN  ((size_t)WS_READ_BUFFER_MIN)
+#define BUFFER_KEEP ((size_t)WS_READ_BUFFER_KEEP)
 
 /* Tcl 8.6 byte arrays have int sizes: the limit never goes above this. */
 #define HARD_LIMIT  ((uint64_t)INT_MAX)

@@ -613,6 +613,8 @@ Read(Run *runPtr, const uint8_t *data, size_t len, bool eof, bool append)
  *      Give a run the stream cut at the given ascending offsets, EOF with
  *      the last piece or after it, and read on at EOF to the end.  After
  *      an error, one more piece goes in (and must be refused), no more.
+ *      At the end, a plain read (WsFrameReaderTake) must get the bytes
+ *      not taken, as they came.
  *
  * Results:
  *      None.
@@ -627,8 +629,9 @@ static void
 FeedAll(Run *runPtr, size_t len, const size_t *cuts, size_t numCuts, uint64_t appendBits,
         bool eofWithLast)
 {
-    size_t  from = 0, i, errorsAfter = 0;
-    Outcome outcome = OUT_INCOMPLETE;
+    size_t      from = 0, i, errorsAfter = 0, left;
+    Outcome     outcome = OUT_INCOMPLETE;
+    Tcl_DString ds;
 
     for (i = 0; i <= numCuts && errorsAfter < 2; i++) {
         size_t to = (i < numCuts) ? cuts[i] : len;
@@ -654,6 +657,16 @@ FeedAll(Run *runPtr, size_t len, const size_t *cuts, size_t numCuts, uint64_t ap
     if (!runPtr->failed) {
         Note(runPtr, OUT_EMPTY, 0, 0, NULL, 0);
     }
+
+    Tcl_DStringInit(&ds);
+    Tcl_DStringAppend(&ds, "<", 1);
+    WsFrameReaderTake(&runPtr->reader, &ds);
+    left = runPtr->model.fed - runPtr->model.cursor;
+    Require((size_t)Tcl_DStringLength(&ds) == left + 1
+            && memcmp(Tcl_DStringValue(&ds) + 1, runPtr->model.stream + runPtr->model.cursor,
+                      left) == 0, "a plain read gets the bytes not taken");
+    Require(WsFrameReaderPending(&runPtr->reader) == 0, "nothing held after a plain read");
+    Tcl_DStringFree(&ds);
 }
 
 

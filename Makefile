@@ -157,10 +157,14 @@ test: all unit $(TEST_MODULES) $(TEST_TOOLS) $(BENCH_TOOLS)
 #
 # test-asan / test-tsan run the whole suite in a copy of the tree built with
 # AddressSanitizer+UBSan or ThreadSanitizer, leaving this build alone.
-# fuzz runs each libFuzzer harness for FUZZ_SECONDS on a copy of its corpus.
+# fuzz runs each libFuzzer harness for FUZZ_SECONDS on a copy of its corpus:
+# fuzz_request (the HTTP request parser), fuzz_wsframe (the WebSocket frame
+# parser and reassembler, with UTF-8 validation) and fuzz_readframe
+# (ns_connchan read -websocket without the socket).  The seed corpora are
+# in tests/fuzz/NAME.
 
 FUZZ_SECONDS ?= 60
-FUZZERS      := build/fuzz/fuzz_request build/fuzz/fuzz_wsframe
+FUZZERS      := build/fuzz/fuzz_request build/fuzz/fuzz_wsframe build/fuzz/fuzz_readframe
 
 define sanitized-test
 	rm -rf $(1) && mkdir -p $(1)
@@ -184,6 +188,16 @@ build/fuzz/fuzz_request: tests/c/fuzz_request.c nsd/request.c nsd/request.h
 build/fuzz/fuzz_wsframe: tests/c/fuzz_wsframe.c nswebsocket/wsframe.c nswebsocket/wsframe.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -o $@ tests/c/fuzz_wsframe.c nswebsocket/wsframe.c $(LDLIBS)
+
+READFRAME_SRCS  := nswebsocket/wsreadframe.c nswebsocket/wsframe.c
+# Tiny buffers, so that short inputs make them grow, move and go.
+READFRAME_FLAGS := -DWS_READ_BUFFER_MIN=1 -DWS_READ_BUFFER_KEEP=64
+
+build/fuzz/fuzz_readframe: tests/c/fuzz_readframe.c $(READFRAME_SRCS) nswebsocket/wsreadframe.h \
+                           nswebsocket/wsframe.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) $(READFRAME_FLAGS) -o $@ tests/c/fuzz_readframe.c $(READFRAME_SRCS) \
+	    $(LDLIBS)
 
 fuzz: $(FUZZERS)
 	@sh tools/deps.sh fuzz

@@ -31,6 +31,8 @@ static __thread ConnChan **corkedChans = NULL;   /* referenced */
 static __thread size_t     corkedCount = 0, corkedSize = 0;
 
 static Tcl_ExitProc FreeCorkList;
+static int ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, bool takeKept,
+                         Ns_SockError *errPtr);
 
 /*
  *----------------------------------------------------------------------
@@ -504,11 +506,15 @@ ConnChanUncork(void)
 
 /*
  *----------------------------------------------------------------------
- * ConnChanRead --
+ * ConnChanRead, ConnChanReadSocket --
  *
- *      Read what is available: bytes kept from earlier (the rest of the
- *      request after detach), then the socket until it would block.  With
- *      -receivetimeout set, wait that long when nothing is there yet.
+ *      Read what is available.  ConnChanRead returns the bytes kept from
+ *      earlier first (the rest of the request after detach, frames not yet
+ *      taken); ConnChanReadSocket leaves them in the channel's reader, for
+ *      read -websocket to take frames from.  Either reads the socket until
+ *      it would block or about 1 MB are there, counting the kept bytes.
+ *      With -receivetimeout set, it waits that long when nothing is there
+ *      yet, kept bytes included.
  *
  * Results:
  *      TCL_OK with the bytes appended to dsPtr (none at EOF), or TCL_ERROR
@@ -517,6 +523,25 @@ ConnChanUncork(void)
  */
 int
 ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
+{
+    return ReadAvailable(chanPtr, dsPtr, true, errPtr);
+}
+
+int
+ConnChanReadSocket(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
+{
+    return ReadAvailable(chanPtr, dsPtr, false, errPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ReadAvailable --
+ *
+ *      ConnChanRead (takeKept true) and ConnChanReadSocket.
+ *----------------------------------------------------------------------
+ */
+static int
+ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, bool takeKept, Ns_SockError *errPtr)
 {
     int     result = TCL_OK, debugLevel;
     bool    haveDeadline = false, eof;
@@ -528,12 +553,12 @@ ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
         ConnChanSetClosedError(errPtr, chanPtr->name);
         return TCL_ERROR;
     }
-    if (chanPtr->readLen > 0) {
-        Tcl_DStringAppend(dsPtr, chanPtr->readBuf, (int)chanPtr->readLen);
-        chanPtr->readLen = 0;
+    if (takeKept) {
+        WsFrameReaderTake(&chanPtr->reader, dsPtr);
     }
     for (;;) {
         int         start = Tcl_DStringLength(dsPtr);
+        size_t      kept = WsFrameReaderPending(&chanPtr->reader);
         size_t      n = 0;
         Ns_IoStatus status;
 
@@ -543,7 +568,7 @@ ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
         Tcl_DStringSetLength(dsPtr, start + (int)n);
         if (status == NS_IO_OK) {
             chanPtr->received += n;
-            if (Tcl_DStringLength(dsPtr) >= 1024 * 1024) {
+            if ((size_t)Tcl_DStringLength(dsPtr) + kept >= 1024 * 1024) {
                 break;
             }
             continue;
@@ -553,7 +578,7 @@ ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
         } else if (status == NS_IO_ERROR) {
             Ns_SockGetError(chanPtr->sockPtr, errPtr);
             result = TCL_ERROR;
-        } else if (Tcl_DStringLength(dsPtr) == 0
+        } else if (Tcl_DStringLength(dsPtr) == 0 && kept == 0
                    && chanPtr->recvTimeout.sec >= 0
                    && (chanPtr->recvTimeout.sec > 0 || chanPtr->recvTimeout.usec > 0)) {
             int  fd = chanPtr->sockPtr->fd;
@@ -595,3 +620,19 @@ ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
     return result;
 }
 
+/*
+ *----------------------------------------------------------------------
+ * ConnChanUnread --
+ *
+ *      Keep bytes that someone else read from the channel's socket (the
+ *      rest of a request after detach or a handshake) for the channel's
+ *      next read, after any it keeps already.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanUnread(ConnChan *chanPtr, const char *data, size_t len)
+{
+    pthread_mutex_lock(&chanPtr->lock);
+    WsFrameReaderAppend(&chanPtr->reader, data, len);
+    pthread_mutex_unlock(&chanPtr->lock);
+}

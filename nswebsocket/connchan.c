@@ -158,6 +158,7 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     atomic_init(&chanPtr->refCount, 2);
     pthread_mutex_init(&chanPtr->lock, NULL);
     Tcl_DStringInit(&chanPtr->subscriptions);
+    WsFrameReaderInit(&chanPtr->reader);
 
     pthread_mutex_lock(&tableLock);
     if (!tableInit) {
@@ -232,8 +233,7 @@ ConnChanRelease(ConnChan *chanPtr)
         WsChannelFree(chanPtr->wsPtr);
     }
     Tcl_DStringFree(&chanPtr->subscriptions);
-    ckfree(chanPtr->readBuf);
-    ckfree(chanPtr->fragments);
+    WsFrameReaderFree(&chanPtr->reader);
     ckfree(chanPtr->script);
     ckfree(chanPtr);
 }
@@ -496,7 +496,7 @@ ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
     snprintf(chanPtr->whenString, sizeof(chanPtr->whenString), "%s", whenString);
     chanPtr->suspended = false;
     chanPtr->callbackGen++;
-    pending = (chanPtr->readLen > 0 && (when & NS_EV_READ) != 0);
+    pending = (WsFrameReaderPending(&chanPtr->reader) > 0 && (when & NS_EV_READ) != 0);
     pthread_mutex_unlock(&chanPtr->lock);
     ConnChanUpdateEvent(chanPtr);
     if (pending) {
@@ -771,23 +771,23 @@ HasInput(ConnChan *chanPtr)
 
     pthread_mutex_lock(&chanPtr->lock);
     if (!chanPtr->closed && chanPtr->sockPtr != NULL && chanPtr->sockPtr->tls != NULL
-        && chanPtr->readLen == 0 && !chanPtr->eof) {
+        && WsFrameReaderPending(&chanPtr->reader) == 0 && !chanPtr->eof) {
+        Tcl_DString ds;
         size_t      n = 0;
         Ns_IoStatus status;
 
-        if (chanPtr->readSize < CONNCHAN_READ_CHUNK) {
-            chanPtr->readSize = CONNCHAN_READ_CHUNK;
-            chanPtr->readBuf = ckrealloc(chanPtr->readBuf, chanPtr->readSize);
-        }
-        status = Ns_SockRecv(chanPtr->sockPtr, chanPtr->readBuf, CONNCHAN_READ_CHUNK, &n);
+        Tcl_DStringInit(&ds);
+        Tcl_DStringSetLength(&ds, CONNCHAN_READ_CHUNK);
+        status = Ns_SockRecv(chanPtr->sockPtr, Tcl_DStringValue(&ds), CONNCHAN_READ_CHUNK, &n);
         if (status == NS_IO_OK) {
-            chanPtr->readLen = n;
+            WsFrameReaderAppend(&chanPtr->reader, Tcl_DStringValue(&ds), n);
             chanPtr->received += n;
         } else if (status == NS_IO_EOF) {
             chanPtr->eof = true;
         } else if (status == NS_IO_WANT_READ || status == NS_IO_WANT_WRITE) {
             hasInput = false;
         }
+        Tcl_DStringFree(&ds);
     }
     pthread_mutex_unlock(&chanPtr->lock);
     return hasInput;
@@ -980,8 +980,9 @@ ConnChanStatus(ConnChan *chanPtr)
     pthread_mutex_lock(&chanPtr->lock);
     Ns_TimeToString(&chanPtr->start, &ds);
     PUT("driver", Tcl_NewStringObj(chanPtr->driverName, -1));
-    PUT("fragments", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->fragmentsLen));
-    PUT("framebuffer", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->readLen));
+    PUT("fragments", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->reader.fragmentsLen));
+    PUT("framebuffer",
+        Tcl_NewWideIntObj((Tcl_WideInt)WsFrameReaderPending(&chanPtr->reader)));
     PUT("peer", Tcl_NewStringObj(chanPtr->peer, -1));
     PUT("received", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->received));
     PUT("sendbuffer", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->queued));

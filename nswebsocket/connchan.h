@@ -16,6 +16,7 @@
 #define CONNCHAN_H
 
 #include "ns.h"
+#include "wsreadframe.h"
 
 #include <stdatomic.h>
 
@@ -65,13 +66,8 @@ typedef struct ConnChan {
     size_t           queued;        /* bytes queued */
     uint64_t         sent;          /* bytes handed to the kernel */
     uint64_t         received;      /* bytes read */
-    char            *readBuf;       /* bytes read but not returned (detach leftover, frames) */
-    size_t           readLen;
-    size_t           readSize;
-    char            *fragments;     /* payload of an unfinished fragmented ws message */
-    size_t           fragmentsLen;
-    size_t           fragmentsSize;
-    int              fragmentsOpcode;
+    WsFrameReader    reader;        /* bytes read but not returned (detach leftover,
+                                     * frames), and an unfinished fragmented message */
     bool             eof;           /* the peer closed its side */
     int              debugLevel;
     /* The callback (ns_connchan callback). */
@@ -116,6 +112,8 @@ void        ConnChanUncork(void);
 int         ConnChanFlush(ConnChan *chanPtr, Ns_SockError *errPtr);
 void        ConnChanDropQueue(ConnChan *chanPtr);
 int         ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr);
+int         ConnChanReadSocket(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr);
+void        ConnChanUnread(ConnChan *chanPtr, const char *data, size_t len);
 void        ConnChanSetClosedError(Ns_SockError *errPtr, const char *name);
 bool        ConnChanWaitSocket(int fd, short events, const Ns_Time *deadlinePtr);
 

@@ -6,8 +6,7 @@
  *      subcommand may be called from any thread.
  */
 
-#include "connchan.h"
-#include "wsframe.h"
+#include "websocket.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +109,8 @@ ConnChanDetachObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc
             Ns_ConnStartTime(conn, &start);
             chanPtr = ConnChanCreate(Ns_ConnServer(conn), sockPtr, Ns_ConnPeerAddr(conn), &start,
                                      Ns_ConnClientData(conn));
-            chanPtr->readBuf = leftover;
-            chanPtr->readLen = chanPtr->readSize = leftoverLen;
+            ConnChanUnread(chanPtr, leftover, leftoverLen);
+            ckfree(leftover);
             Tcl_SetObjResult(interp, Tcl_NewStringObj(chanPtr->name, -1));
             ConnChanRelease(chanPtr);
         }
@@ -425,158 +424,44 @@ ConnChanWriteObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 
 /*
  *----------------------------------------------------------------------
- * AppendBytes --
- *
- *      Append to a growable byte buffer (the frame and fragment buffers).
- *----------------------------------------------------------------------
- */
-static void
-AppendBytes(char **bufPtr, size_t *lenPtr, size_t *sizePtr, const char *data, size_t len)
-{
-    if (*lenPtr + len > *sizePtr) {
-        *sizePtr = (*lenPtr + len) * 2;
-        *bufPtr = ckrealloc(*bufPtr, *sizePtr);
-    }
-    if (len > 0) {
-        memcpy(*bufPtr + *lenPtr, data, len);
-    }
-    *lenPtr += len;
-}
-
-/*
- *----------------------------------------------------------------------
- * HasCompleteFrame --
- *
- *      Does buf hold at least one whole frame?
- *----------------------------------------------------------------------
- */
-static bool
-HasCompleteFrame(const char *buf, size_t len)
-{
-    WsFrameHeader hdr;
-    ssize_t       hdrLen = WsFrameParseHeader((const uint8_t *)buf, len, &hdr);
-
-    return hdrLen < 0 || (hdrLen > 0 && len - (size_t)hdrLen >= hdr.payloadLength);
-}
-
-/*
- *----------------------------------------------------------------------
  * ReadFrame --
  *
- *      read -websocket: add what the socket has to the frame buffer and
- *      take one frame from it, as NaviServer does: the result dict has fin,
- *      frame (complete|incomplete), unprocessed, fragments and havedata,
- *      plus opcode and payload when a message (or control frame) is
- *      complete.  Fragmented data frames are collected until the last one.
+ *      read -websocket: take one frame from what the channel has read, as
+ *      NaviServer does (wsreadframe.c).  The socket is read only when no
+ *      frame is there yet, so the bytes kept stay within a frame and a
+ *      read, however many frames the peer sends ahead.  Frames and
+ *      messages are limited by the module's maxmessage, like those of
+ *      ws::handshake channels.
  *
  * Results:
- *      TCL_OK with the dict, the empty string at EOF without a whole frame,
- *      or TCL_ERROR (a malformed frame header).
+ *      TCL_OK with the result dict, or the empty string at EOF without a
+ *      whole frame; TCL_ERROR for a read error or a malformed frame.
  *----------------------------------------------------------------------
  */
 static int
 ReadFrame(Tcl_Interp *interp, ConnChan *chanPtr)
 {
-    Tcl_DString   ds;
-    Ns_SockError  err;
-    WsFrameHeader hdr;
-    ssize_t       hdrLen;
-    Tcl_Obj      *dictObj;
-    int           result = TCL_OK;
+    Tcl_DString  ds;
+    Ns_SockError err;
+    uint64_t     maxMessage = wsConfig.maxMessage;
+    bool         ready;
+    int          result;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    ready = WsFrameReaderReady(&chanPtr->reader, maxMessage);
+    pthread_mutex_unlock(&chanPtr->lock);
 
     Tcl_DStringInit(&ds);
-    if (ConnChanRead(chanPtr, &ds, &err) != TCL_OK) {
-        Tcl_DStringFree(&ds);
+    if (!ready && ConnChanReadSocket(chanPtr, &ds, &err) != TCL_OK) {
         ConnChanSetError(interp, &err);
-        return TCL_ERROR;
-    }
-    pthread_mutex_lock(&chanPtr->lock);
-    if (Tcl_DStringLength(&ds) == 0 && chanPtr->eof && chanPtr->readLen == 0) {
-        pthread_mutex_unlock(&chanPtr->lock);
-        Tcl_DStringFree(&ds);
-        Tcl_ResetResult(interp);
-        return TCL_OK;
-    }
-    /* ConnChanRead returned the old frame buffer first: keep all of it there. */
-    AppendBytes(&chanPtr->readBuf, &chanPtr->readLen, &chanPtr->readSize,
-                Tcl_DStringValue(&ds), (size_t)Tcl_DStringLength(&ds));
-    Tcl_DStringFree(&ds);
-
-    dictObj = Tcl_NewDictObj();
-    hdrLen = WsFrameParseHeader((uint8_t *)chanPtr->readBuf, chanPtr->readLen, &hdr);
-    if (hdrLen < 0) {
-        Tcl_SetObjResult(interp, Tcl_NewStringObj("invalid websocket frame header", -1));
-        Tcl_SetErrorCode(interp, "NS", "WS", "PROTOCOL", (char *)0);
-        Tcl_DecrRefCount(dictObj);
         result = TCL_ERROR;
-    } else if ((hdrLen == 0 || chanPtr->readLen - (size_t)hdrLen < hdr.payloadLength)
-               && chanPtr->eof) {
-        /*
-         * The rest of the frame can never come: EOF, as a plain read says
-         * it.  An "incomplete" here would have a read callback called for
-         * the EOF again and again, never learning of it.
-         */
-        Tcl_DecrRefCount(dictObj);
-        dictObj = Tcl_NewObj();
-    } else if (hdrLen == 0 || chanPtr->readLen - (size_t)hdrLen < hdr.payloadLength) {
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("fin", 3), Tcl_NewIntObj(0));
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("frame", 5),
-                       Tcl_NewStringObj("incomplete", -1));
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("unprocessed", -1),
-                       Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->readLen));
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("fragments", -1),
-                       Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->fragmentsLen));
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("havedata", -1), Tcl_NewIntObj(0));
     } else {
-        uint8_t *payload = (uint8_t *)chanPtr->readBuf + hdrLen;
-        size_t   payloadLen = (size_t)hdr.payloadLength;
-        size_t   frameLen = (size_t)hdrLen + payloadLen;
-        Tcl_Obj *payloadObj = NULL;
-        int      opcode = (int)hdr.opcode;
-
-        if (hdr.masked) {
-            WsFrameMask(payload, payloadLen, hdr.mask, 0);
-        }
-        if (opcode >= WS_OP_CLOSE) {
-            /* Control frames stand alone, even between fragments. */
-            payloadObj = Tcl_NewByteArrayObj(payload, (int)payloadLen);
-        } else if (!hdr.fin) {
-            if (opcode != WS_OP_CONTINUATION) {
-                chanPtr->fragmentsOpcode = opcode;
-            }
-            AppendBytes(&chanPtr->fragments, &chanPtr->fragmentsLen, &chanPtr->fragmentsSize,
-                        (const char *)payload, payloadLen);
-        } else if (chanPtr->fragmentsLen > 0 || opcode == WS_OP_CONTINUATION) {
-            AppendBytes(&chanPtr->fragments, &chanPtr->fragmentsLen, &chanPtr->fragmentsSize,
-                        (const char *)payload, payloadLen);
-            payloadObj = Tcl_NewByteArrayObj((uint8_t *)chanPtr->fragments,
-                                             (int)chanPtr->fragmentsLen);
-            opcode = chanPtr->fragmentsOpcode;
-            chanPtr->fragmentsLen = 0;
-        } else {
-            payloadObj = Tcl_NewByteArrayObj(payload, (int)payloadLen);
-        }
-        memmove(chanPtr->readBuf, chanPtr->readBuf + frameLen, chanPtr->readLen - frameLen);
-        chanPtr->readLen -= frameLen;
-
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("fin", 3), Tcl_NewIntObj(hdr.fin));
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("frame", 5),
-                       Tcl_NewStringObj("complete", -1));
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("unprocessed", -1),
-                       Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->readLen));
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("fragments", -1),
-                       Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->fragmentsLen));
-        Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("havedata", -1),
-                       Tcl_NewIntObj(HasCompleteFrame(chanPtr->readBuf, chanPtr->readLen)));
-        if (payloadObj != NULL) {
-            Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("opcode", -1), Tcl_NewIntObj(opcode));
-            Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("payload", -1), payloadObj);
-        }
+        pthread_mutex_lock(&chanPtr->lock);
+        result = WsFrameReaderNext(interp, &chanPtr->reader, Tcl_DStringValue(&ds),
+                                   (size_t)Tcl_DStringLength(&ds), chanPtr->eof, maxMessage);
+        pthread_mutex_unlock(&chanPtr->lock);
     }
-    pthread_mutex_unlock(&chanPtr->lock);
-    if (result == TCL_OK) {
-        Tcl_SetObjResult(interp, dictObj);
-    }
+    Tcl_DStringFree(&ds);
     return result;
 }
 

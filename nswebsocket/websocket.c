@@ -127,7 +127,7 @@ WsChannelStart(ConnChan *chanPtr)
     pthread_mutex_unlock(&chanPtr->lock);
     ConnChanUpdateEvent(chanPtr);
     /* Frames that came with the upgrade request are not seen by epoll. */
-    if (chanPtr->readLen > 0) {
+    if (WsFrameReaderPending(&chanPtr->reader) > 0) {
         ConnChanScheduleRead(chanPtr);
     }
 }

@@ -99,11 +99,7 @@ ReadResponseHead(ConnChan *chanPtr, const Ns_Time *timeoutPtr, Tcl_DString *head
             size_t headLen = (size_t)(end + 4 - Tcl_DStringValue(headPtr));
             size_t rest = (size_t)Tcl_DStringLength(headPtr) - headLen;
 
-            if (rest > 0) {
-                chanPtr->readBuf = ckalloc(rest);
-                memcpy(chanPtr->readBuf, end + 4, rest);
-                chanPtr->readLen = chanPtr->readSize = rest;
-            }
+            ConnChanUnread(chanPtr, end + 4, rest);
             Tcl_DStringSetLength(headPtr, (int)headLen);
             break;
         }

@@ -121,8 +121,8 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                                                 Ns_ConnClientData(conn));
             WsChannel *wsPtr;
 
-            chanPtr->readBuf = leftover;
-            chanPtr->readLen = chanPtr->readSize = leftoverLen;
+            ConnChanUnread(chanPtr, leftover, leftoverLen);
+            ckfree(leftover);
             wsPtr = WsChannelCreate(chanPtr, true);
             if (wsPtr == NULL) {
                 Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));

@@ -105,12 +105,15 @@ build/tests/testmodule.so: tests/c/testmodule.c include/ns.h lib/libnsd.so
 	$(CC) $(CPPFLAGS) $(CFLAGS_LIB) -shared -o $@ tests/c/testmodule.c -Llib -lnsd \
 	    -Wl,-rpath,'$$ORIGIN/../../lib' $(LDLIBS)
 
-# The load client of tests/ws_multicast.test: a thousand WebSockets, with epoll.
+# The load client of tests/ws_multicast.test and tests/ws_storm.test: thousands of
+# WebSockets, with epoll.  Never sanitized: it must keep up with the server.
 TEST_TOOLS := build/tests/wsload
+TEST_WSLOAD_SRCS := tests/c/wsload.c tests/c/wsload_conn.c tests/c/wsload_multicast.c \
+                    tests/c/wsload_drop.c tests/c/wsload_hold.c tests/c/wsload_storm.c
 
-build/tests/wsload: tests/c/wsload.c
+build/tests/wsload: $(TEST_WSLOAD_SRCS) tests/c/wsload.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN_FLAGS) -o $@ tests/c/wsload.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN_FLAGS) -o $@ $(TEST_WSLOAD_SRCS)
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done

@@ -9,7 +9,7 @@ set -u
 case "${1:-build}" in
     build)   want="gcc make libc6-dev tcl8.6 tcl8.6-dev libssl-dev zlib1g-dev openssl" ;;
     test)    want="gcc make libc6-dev tcl8.6 tcl8.6-dev libssl-dev zlib1g-dev openssl
-             python3-websockets" ;;
+             python3-websockets valgrind" ;;
     fuzz)    want="clang libclang-rt-14-dev" ;;
     browser)
         # tests/browser.test: Debian's Chromium, and Node.js with npm to

@@ -139,7 +139,9 @@ proc ::nstest::writeFile {path content} {
 #           -prefix list     a command that runs nsd: it gets nsd's path
 #                            and arguments as its last words, and must
 #                            become that process (exec it, as sh -c and
-#                            valgrind do), so that the pid is nsd's
+#                            valgrind do), so that the pid is nsd's;
+#                            @HOME@ in its words is the server's directory
+#                            (e.g. valgrind --log-file=@HOME@/valgrind.log)
 #           -readywait ms    how long to wait for "nsd: ready" (20000)
 #       Waits, with a watchdog, until it logs "nsd: ready".
 #       Returns a handle (a dict) with pid, port, ports (driver -> port),
@@ -160,6 +162,7 @@ proc ::nstest::start {args} {
         dict unset args -readywait
     }
     set home [dict get [prepare {*}$args] home]
+    set prefix [lmap word $prefix {string map [list @HOME@ $home] $word}]
     set chan [open |[list {*}$prefix $nsd -f -t $home/nsd-config.tcl 2>@1] r]
     fconfigure $chan -blocking 0 -buffering line
     set h [dict create pid [pid $chan] home $home chan $chan log $home/logs/nsd.log \

@@ -153,6 +153,69 @@ ConnChanDropQueue(ConnChan *chanPtr)
 
 /*
  *----------------------------------------------------------------------
+ * DropBacklog --
+ *
+ *      Forget every queued buffer but the first, which may be a message
+ *      partly sent: cutting it would break the framing.  Called with the
+ *      lock held.
+ *----------------------------------------------------------------------
+ */
+static void
+DropBacklog(ConnChan *chanPtr)
+{
+    while (chanPtr->queueCount > 1) {
+        size_t          last = (chanPtr->queueHead + chanPtr->queueCount - 1) % chanPtr->queueSize;
+        ChanQueueEntry *e = &chanPtr->queue[last];
+
+        chanPtr->queued -= e->bufPtr->len - e->offset;
+        ChanBufRelease(e->bufPtr);
+        chanPtr->queueCount--;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanShutWrites --
+ *
+ *      Refuse every write but a last one (CHAN_WRITE_LAST) from now on.
+ *
+ * Results:
+ *      false when writes were shut already.
+ *----------------------------------------------------------------------
+ */
+bool
+ConnChanShutWrites(ConnChan *chanPtr)
+{
+    bool wasOpen;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    wasOpen = !chanPtr->writesShut;
+    chanPtr->writesShut = true;
+    pthread_mutex_unlock(&chanPtr->lock);
+    return wasOpen;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanShutdownSend --
+ *
+ *      Shut the sending side of the socket: the peer reads EOF after what
+ *      was sent, and we can still read.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanShutdownSend(ConnChan *chanPtr)
+{
+    pthread_mutex_lock(&chanPtr->lock);
+    if (!chanPtr->closed && chanPtr->sockPtr != NULL) {
+        (void)shutdown(chanPtr->sockPtr->fd, SHUT_WR);
+    }
+    chanPtr->writesShut = true;
+    pthread_mutex_unlock(&chanPtr->lock);
+}
+
+/*
+ *----------------------------------------------------------------------
  * ConnChanFlush --
  *
  *      Send what is queued, with one writev per round, until the kernel
@@ -266,8 +329,15 @@ SendDirect(ConnChan *chanPtr, const struct iovec *iovIn, int iovcnt, int *result
  *      Write a message made of several pieces, as one unit: no write of
  *      another thread can come between them.  Straight to the socket when
  *      nothing is queued, otherwise behind what is; the rest is queued (one
- *      copy).  With buffered, only queue.  With a -sendtimeout set, wait
- *      that long for the queue to drain.
+ *      copy).  With a -sendtimeout set, wait that long for the queue to
+ *      drain.  Flags:
+ *          CHAN_WRITE_BUFFERED  only queue
+ *          CHAN_WRITE_LAST      the channel's last message (a WebSocket
+ *                               close frame): any later write fails; it
+ *                               passes ConnChanShutWrites
+ *          CHAN_WRITE_SKIP_BACKLOG  drop what is queued and not begun
+ *                               first (a slow consumer's close should not
+ *                               wait behind what it could not take)
  *
  * Results:
  *      TCL_OK with *writtenPtr = bytes of this message the kernel took, or
@@ -275,10 +345,11 @@ SendDirect(ConnChan *chanPtr, const struct iovec *iovIn, int iovcnt, int *result
  *----------------------------------------------------------------------
  */
 int
-ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt, bool buffered,
+ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt, unsigned int flags,
                size_t *writtenPtr, Ns_SockError *errPtr)
 {
     int      result = TCL_OK, debugLevel;
+    bool     buffered = (flags & CHAN_WRITE_BUFFERED) != 0;
     uint64_t sentBefore;
     size_t   queuedBefore, queuedNow, len = 0, done = 0;
 
@@ -287,10 +358,17 @@ ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt, bool buff
     }
     *writtenPtr = 0;
     pthread_mutex_lock(&chanPtr->lock);
-    if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+    if (chanPtr->closed || chanPtr->sockPtr == NULL
+        || (chanPtr->writesShut && (flags & CHAN_WRITE_LAST) == 0)) {
         pthread_mutex_unlock(&chanPtr->lock);
         ConnChanSetClosedError(errPtr, chanPtr->name);
         return TCL_ERROR;
+    }
+    if ((flags & CHAN_WRITE_SKIP_BACKLOG) != 0) {
+        DropBacklog(chanPtr);
+    }
+    if ((flags & CHAN_WRITE_LAST) != 0) {
+        chanPtr->writesShut = true;
     }
     sentBefore = chanPtr->sent;
     queuedBefore = chanPtr->queued;
@@ -375,7 +453,8 @@ ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
 {
     struct iovec iov = {(void *)data, len};
 
-    return ConnChanWriteV(chanPtr, &iov, 1, buffered, writtenPtr, errPtr);
+    return ConnChanWriteV(chanPtr, &iov, 1, buffered ? CHAN_WRITE_BUFFERED : 0, writtenPtr,
+                          errPtr);
 }
 
 /*
@@ -401,7 +480,7 @@ ConnChanWriteShared(ConnChan *chanPtr, ChanBuf *bufPtr, size_t limit)
     bool           remember = false;
 
     pthread_mutex_lock(&chanPtr->lock);
-    if (chanPtr->closed || chanPtr->sockPtr == NULL) {
+    if (chanPtr->closed || chanPtr->sockPtr == NULL || chanPtr->writesShut) {
         status = CHAN_SEND_FAILED;
     } else if (limit > 0 && chanPtr->queued + bufPtr->len > limit) {
         status = CHAN_SEND_OVER_LIMIT;

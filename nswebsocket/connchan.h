@@ -38,6 +38,11 @@ typedef struct ChanQueueEntry {
     size_t   offset;        /* bytes of it already sent */
 } ChanQueueEntry;
 
+/* Flags of ConnChanWriteV. */
+#define CHAN_WRITE_BUFFERED     1u   /* only queue */
+#define CHAN_WRITE_LAST         2u   /* nothing may be written after this */
+#define CHAN_WRITE_SKIP_BACKLOG 4u   /* drop queued messages not begun first */
+
 typedef enum {
     CHAN_SEND_OK,           /* sent or queued */
     CHAN_SEND_OVER_LIMIT,   /* the queue is over the limit: nothing done */
@@ -59,6 +64,7 @@ typedef struct ConnChan {
     pthread_mutex_t  lock;          /* protects everything below */
     Ns_Sock         *sockPtr;       /* NULL once closed */
     bool             closed;
+    bool             writesShut;    /* only a CHAN_WRITE_LAST message may be written */
     struct ChanQueueEntry *queue;   /* ring of bytes not yet taken by the kernel */
     size_t           queueHead;     /* first entry */
     size_t           queueCount;    /* entries in use */
@@ -105,8 +111,10 @@ void        ChanBufRelease(ChanBuf *bufPtr);
 int         ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool buffered,
                           size_t *writtenPtr, Ns_SockError *errPtr);
 int         ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt,
-                           bool buffered, size_t *writtenPtr, Ns_SockError *errPtr);
+                           unsigned int flags, size_t *writtenPtr, Ns_SockError *errPtr);
 ChanSendStatus ConnChanWriteShared(ConnChan *chanPtr, ChanBuf *bufPtr, size_t limit);
+bool        ConnChanShutWrites(ConnChan *chanPtr);
+void        ConnChanShutdownSend(ConnChan *chanPtr);
 void        ConnChanCork(void);
 void        ConnChanUncork(void);
 int         ConnChanFlush(ConnChan *chanPtr, Ns_SockError *errPtr);

@@ -20,6 +20,8 @@
 #include <string.h>
 
 #define WS_CLOSE_WAIT_SECONDS 2   /* how long our close frame waits for the peer's */
+#define WS_LINGER_SECONDS     10  /* then how long the peer may go on sending */
+#define WS_CLOSE_MAX_SECONDS  30  /* the longest a close may take, all told */
 
 WsConfig wsConfig = {
     1024 * 1024,        /* maxMessage */
@@ -240,7 +242,8 @@ RunScript(ConnChan *chanPtr, const char *script, int objc, Tcl_Obj *const objv[]
  * WsSendFrame --
  *
  *      Send one frame on a WebSocket channel (any thread), as one write so
- *      that frames from several threads never interleave.
+ *      that frames from several threads never interleave.  flags are
+ *      those of ConnChanWriteV.
  *
  * Results:
  *      TCL_OK, or TCL_ERROR with *errPtr.
@@ -248,7 +251,7 @@ RunScript(ConnChan *chanPtr, const char *script, int objc, Tcl_Obj *const objv[]
  */
 int
 WsSendFrame(ConnChan *chanPtr, unsigned int opcode, const uint8_t *payload, size_t len,
-            bool mask, Ns_SockError *errPtr)
+            bool mask, unsigned int flags, Ns_SockError *errPtr)
 {
     uint8_t       header[WS_MAX_HEADER_LENGTH];
     uint8_t       key[4] = {0, 0, 0, 0};
@@ -272,7 +275,7 @@ WsSendFrame(ConnChan *chanPtr, unsigned int opcode, const uint8_t *payload, size
         WsFrameMask(masked, len, key, 0);
         iov[1].iov_base = masked;
     }
-    result = ConnChanWriteV(chanPtr, iov, 2, false, &written, errPtr);
+    result = ConnChanWriteV(chanPtr, iov, 2, flags, &written, errPtr);
     ckfree(masked);
     return result;
 }
@@ -293,8 +296,20 @@ SendClose(ConnChan *chanPtr, int code, const char *reason)
     Ns_SockError err;
 
     if (!wsPtr->closeSent) {
+        unsigned int flags = CHAN_WRITE_LAST;
+
+        /*
+         * Writes shut before the close: a slow consumer (WsSlowConsumer).
+         * What it could not take is dropped, so that its close is not
+         * stuck behind it.
+         */
+        pthread_mutex_lock(&chanPtr->lock);
+        if (chanPtr->writesShut) {
+            flags |= CHAN_WRITE_SKIP_BACKLOG;
+        }
+        pthread_mutex_unlock(&chanPtr->lock);
         wsPtr->closeSent = true;
-        (void)WsSendFrame(chanPtr, WS_OP_CLOSE, payload, len, !wsPtr->isServer, &err);
+        (void)WsSendFrame(chanPtr, WS_OP_CLOSE, payload, len, !wsPtr->isServer, flags, &err);
     }
 }
 
@@ -392,7 +407,9 @@ WsStartClose(ConnChan *chanPtr, int code, const char *reason)
     }
     SendClose(chanPtr, code, reason);
     Ns_GetMonotonicTime(&wsPtr->closeDeadline);
+    wsPtr->closeGiveUp = wsPtr->closeDeadline;
     Ns_IncrTime(&wsPtr->closeDeadline, WS_CLOSE_WAIT_SECONDS, 0);
+    Ns_IncrTime(&wsPtr->closeGiveUp, WS_CLOSE_MAX_SECONDS, 0);
     WsNotifyClosed(chanPtr, code, reason);
     pthread_mutex_lock(&chanPtr->lock);
     chanPtr->timeout = tick;
@@ -455,7 +472,7 @@ OnPing(void *arg, uint8_t *data, size_t len)
     Ns_SockError err;
 
     if (Active(chanPtr) && !chanPtr->wsPtr->closeSent) {
-        (void)WsSendFrame(chanPtr, WS_OP_PONG, data, len, !chanPtr->wsPtr->isServer, &err);
+        (void)WsSendFrame(chanPtr, WS_OP_PONG, data, len, !chanPtr->wsPtr->isServer, 0, &err);
     }
 }
 
@@ -542,6 +559,62 @@ WsChannelReadable(ConnChan *chanPtr)
 
 /*
  *----------------------------------------------------------------------
+ * ClosingTick --
+ *
+ *      Our close frame is queued or sent and the channel was quiet for a
+ *      tick.  The wait for the peer's close (WS_CLOSE_WAIT_SECONDS) counts
+ *      from when what was queued was last seen going out, so that a slow
+ *      reader still gets the close frame.  When the wait is over, our
+ *      sending side is shut (the peer gets EOF after the close frame), and
+ *      for WS_LINGER_SECONDS more what the peer sends is read and dropped:
+ *      closing at once would answer a message it sent before reading our
+ *      close with a reset, which can destroy that close and everything
+ *      before it in the peer's buffers.  Then, or when the queue stalls,
+ *      or after WS_CLOSE_MAX_SECONDS in all, the channel is closed.
+ *----------------------------------------------------------------------
+ */
+static void
+ClosingTick(ConnChan *chanPtr, const Ns_Time *nowPtr)
+{
+    WsChannel   *wsPtr = chanPtr->wsPtr;
+    size_t       queued;
+    uint64_t     sent;
+    Ns_SockError err;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    /*
+     * A slow reader frees a little space at a time, less than wakes a
+     * writer: try anyway, or a close frame of a few bytes could wait for
+     * half the socket buffer to be read.
+     */
+    if (chanPtr->queued > 0 && !chanPtr->closed && chanPtr->sockPtr != NULL
+        && ConnChanFlush(chanPtr, &err) != TCL_OK) {
+        ConnChanDropQueue(chanPtr);
+    }
+    queued = chanPtr->queued;
+    sent = chanPtr->sent;
+    pthread_mutex_unlock(&chanPtr->lock);
+
+    if (Ns_DiffTime(nowPtr, &wsPtr->closeGiveUp, NULL) >= 0) {
+        ConnChanClose(chanPtr);
+    } else if (queued > 0 && sent != wsPtr->closeSentMark) {
+        wsPtr->closeSentMark = sent;
+        wsPtr->closeDeadline = *nowPtr;
+        Ns_IncrTime(&wsPtr->closeDeadline, WS_CLOSE_WAIT_SECONDS, 0);
+    } else if (Ns_DiffTime(nowPtr, &wsPtr->closeDeadline, NULL) < 0) {
+        /* Still waiting for the peer's close. */
+    } else if (queued > 0 || wsPtr->lingering || !wsPtr->isServer) {
+        ConnChanClose(chanPtr);
+    } else {
+        wsPtr->lingering = true;
+        ConnChanShutdownSend(chanPtr);
+        wsPtr->closeDeadline = *nowPtr;
+        Ns_IncrTime(&wsPtr->closeDeadline, WS_LINGER_SECONDS, 0);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
  * WsChannelTimeout --
  *
  *      The channel was quiet for its tick: close an idle WebSocket, ping
@@ -558,9 +631,7 @@ WsChannelTimeout(ConnChan *chanPtr)
     Ns_GetMonotonicTime(&now);
     Ns_DiffTime(&now, &wsPtr->lastReceive, &quiet);
     if (wsPtr->closeSent) {
-        if (Ns_DiffTime(&now, &wsPtr->closeDeadline, NULL) >= 0) {
-            ConnChanClose(chanPtr);
-        }
+        ClosingTick(chanPtr, &now);
     } else if (IsSet(&wsPtr->idleTimeout) && Ns_DiffTime(&quiet, &wsPtr->idleTimeout, NULL) >= 0) {
         WsStartClose(chanPtr, 1001, "idle timeout");
     } else if (IsSet(&wsPtr->heartbeat)) {
@@ -575,7 +646,7 @@ WsChannelTimeout(ConnChan *chanPtr)
             wsPtr->pingPending = true;
             wsPtr->pingSent = now;
             (void)WsSendFrame(chanPtr, WS_OP_PING, (const uint8_t *)"nsws", 4,
-                              !wsPtr->isServer, &err);
+                              !wsPtr->isServer, 0, &err);
         }
     }
 }
@@ -698,6 +769,11 @@ WsSlowConsumer(ConnChan *chanPtr)
                chanPtr->name, chanPtr->peer, wsPtr->sendLimit,
                wsPtr->slowPolicy == WS_SLOW_CLOSE ? "closing with 1008" : "skipping messages");
         if (wsPtr->slowPolicy == WS_SLOW_CLOSE) {
+            /*
+             * Nothing more goes out before the close frame: a message
+             * queued meanwhile would follow a gap, the ones just refused.
+             */
+            (void)ConnChanShutWrites(chanPtr);
             WsRequestClose(chanPtr, 1008, "slow consumer");
         }
     }

@@ -59,7 +59,10 @@ typedef struct WsChannel {
     bool          slowLogged;    /* skip policy: logged once */
     Ns_Time       lastReceive;   /* monotonic, for idletimeout */
     Ns_Time       pingSent;
-    Ns_Time       closeDeadline; /* after closeSent: give up waiting */
+    Ns_Time       closeDeadline; /* after closeSent: give up waiting (see ClosingTick) */
+    Ns_Time       closeGiveUp;   /* after closeSent: the latest end, however slow */
+    uint64_t      closeSentMark; /* bytes sent at the last closing tick */
+    bool          lingering;     /* our side is shut: reading until the peer ends */
     /* Client side (ws::client::receive): messages not yet taken. */
     Tcl_DString   pending;       /* length-prefixed messages */
 } WsChannel;
@@ -81,7 +84,7 @@ void       WsChannelTimeout(ConnChan *chanPtr);
 void       WsChannelExit(ConnChan *chanPtr);
 void       WsChannelClosing(ConnChan *chanPtr);
 int        WsSendFrame(ConnChan *chanPtr, unsigned int opcode, const uint8_t *payload,
-                       size_t len, bool mask, Ns_SockError *errPtr);
+                       size_t len, bool mask, unsigned int flags, Ns_SockError *errPtr);
 void       WsStartClose(ConnChan *chanPtr, int code, const char *reason);
 void       WsNotifyClosed(ConnChan *chanPtr, int code, const char *reason);
 void       WsRequestClose(ConnChan *chanPtr, int code, const char *reason);

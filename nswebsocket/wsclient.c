@@ -333,7 +333,7 @@ WsClientSendObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
             data = (const uint8_t *)Ns_Utf8FromObj(msgObj, &ds, &len);
         }
         if (WsSendFrame(chanPtr, binary ? WS_OP_BINARY : WS_OP_TEXT, data, (size_t)len, true,
-                        &err) != TCL_OK) {
+                        0, &err) != TCL_OK) {
             ConnChanSetError(interp, &err);
             result = TCL_ERROR;
         }
@@ -462,7 +462,8 @@ WsClientCloseObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         uint8_t      payload[2] = {0x03, 0xe8};   /* 1000, normal closure */
         Ns_SockError err;
 
-        (void)WsSendFrame(chanPtr, WS_OP_CLOSE, payload, sizeof(payload), true, &err);
+        (void)WsSendFrame(chanPtr, WS_OP_CLOSE, payload, sizeof(payload), true,
+                          CHAN_WRITE_LAST, &err);
         ConnChanClose(chanPtr);
         ConnChanRelease(chanPtr);
     }

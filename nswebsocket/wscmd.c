@@ -441,7 +441,7 @@ WsPingObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Ob
             Tcl_SetErrorCode(interp, "NS", "WS", "TOOLONG", (char *)0);
             result = TCL_ERROR;
         } else if (WsSendFrame(chanPtr, WS_OP_PING, data, (size_t)len,
-                               !chanPtr->wsPtr->isServer, &err) != TCL_OK) {
+                               !chanPtr->wsPtr->isServer, 0, &err) != TCL_OK) {
             ConnChanSetError(interp, &err);
             result = TCL_ERROR;
         }

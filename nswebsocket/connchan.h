@@ -133,7 +133,6 @@ void        ConnChanCloseWhenDrained(ConnChan *chanPtr);
 void        ConnChanSetError(Tcl_Interp *interp, const Ns_SockError *errPtr);
 void        ConnChanLookupError(Tcl_Interp *interp, const char *name);
 void        ConnChanStartListening(ConnChan *chanPtr, const char *script);
-void        ConnChanShutdown(void);
 
 /* connchancmd.c */
 Tcl_ObjCmdProc ConnChanObjCmd;

@@ -5,10 +5,10 @@
 #       server's pages, client-side helpers (reading from sockets with a
 #       watchdog, polling the server with a deadline, detached channels,
 #       WebSocket frames as a client sends them) and server-side helpers
-#       prepended to evaluated scripts.  Expects testlib.tcl and evallib.tcl,
+#       prepended to evaluated scripts.  Expects testlib.tcl,
 #       and the globals srv (the server handle) and port (its http port).
 #
-#       Scripts run in the server through the _eval.tcl page (evallib.tcl),
+#       Scripts run in the server through the _eval.tcl page (nstest::eval),
 #       in a connection thread; callbacks run in the event thread's interp,
 #       so they are self-contained "apply" lambdas and report through nsv or
 #       the log.

@@ -730,24 +730,44 @@ proc ::nstest::waitFor {expression {ms 10000}} {
 #
 # nstest::evalPage --
 #
-#       The content of a Tcl page that evaluates the request body in the
-#       connection interp and answers with a list: the return code, the
-#       result and the errorcode.  Tests that call server commands from
-#       the client side put it into -pages as eval.tcl.
+#       A Tcl page that evaluates the request body in a connection interp
+#       of a test server (never part of a real config), and answers
+#       {code result errorcode}.  Tests put it into -pages as _eval.tcl and
+#       call nstest::eval, or under another name and call nstest::evalCode.
 #
-set ::nstest::evalPage {
-    set code [catch {uplevel #0 [ns_conn content]} result opts]
-    set errorCode [expr {$code == 1 ? [dict get $opts -errorcode] : ""}]
-    ns_return 200 text/plain [list $code $result $errorCode]
+proc ::nstest::evalPage {} {
+    return {
+        set code [catch {uplevel #0 [ns_conn content]} result opts]
+        set errorcode [expr {$code == 1 ? [dict get $opts -errorcode] : ""}]
+        ns_return 200 text/plain [list $code $result $errorcode]
+    }
 }
 
 #
 # nstest::eval --
 #
-#       Evaluate a script in a connection interp of the server (through the
-#       eval.tcl page, see evalPage).  Returns {code result errorcode}.
+#       Run script in server h (through its _eval.tcl page); returns its
+#       result or raises its error, with its message and -errorcode.
 #
-proc ::nstest::eval {port script {path /eval.tcl}} {
+proc ::nstest::eval {h script} {
+    set r [http -method POST -body $script [dict get $h port] /_eval.tcl]
+    if {[dict get $r status] != 200} {
+        error "eval page answered [dict get $r status]: [dict get $r body]"
+    }
+    lassign [encoding convertfrom utf-8 [dict get $r body]] code result errorcode
+    if {$code == 1} {
+        return -code error -errorcode $errorcode $result
+    }
+    return $result
+}
+
+#
+# nstest::evalCode --
+#
+#       Like nstest::eval, to the eval page at path of the server listening
+#       on port, but never raises: returns {code result errorcode}.
+#
+proc ::nstest::evalCode {port script {path /eval.tcl}} {
     set r [http -method POST -body $script $port $path]
     if {[dict get $r status] != 200} {
         error "eval page answered [dict get $r status]: [dict get $r body]"

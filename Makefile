@@ -188,7 +188,8 @@ build/fuzz/fuzz_request: tests/c/fuzz_request.c nsd/request.c nsd/request.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -o $@ tests/c/fuzz_request.c nsd/request.c $(LDLIBS)
 
-build/fuzz/fuzz_wsframe: tests/c/fuzz_wsframe.c nswebsocket/wsframe.c nswebsocket/wsframe.h
+build/fuzz/fuzz_wsframe: tests/c/fuzz_wsframe.c tests/c/fuzzcheck.h nswebsocket/wsframe.c \
+                         nswebsocket/wsframe.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -o $@ tests/c/fuzz_wsframe.c nswebsocket/wsframe.c $(LDLIBS)
 
@@ -196,8 +197,8 @@ READFRAME_SRCS  := nswebsocket/wsreadframe.c nswebsocket/wsframe.c
 # Tiny buffers, so that short inputs make them grow, move and go.
 READFRAME_FLAGS := -DWS_READ_BUFFER_MIN=1 -DWS_READ_BUFFER_KEEP=64
 
-build/fuzz/fuzz_readframe: tests/c/fuzz_readframe.c $(READFRAME_SRCS) nswebsocket/wsreadframe.h \
-                           nswebsocket/wsframe.h
+build/fuzz/fuzz_readframe: tests/c/fuzz_readframe.c tests/c/fuzzcheck.h $(READFRAME_SRCS) \
+                           nswebsocket/wsreadframe.h nswebsocket/wsframe.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) $(READFRAME_FLAGS) -o $@ tests/c/fuzz_readframe.c $(READFRAME_SRCS) \
 	    $(LDLIBS)

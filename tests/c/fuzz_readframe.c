@@ -42,6 +42,9 @@
 #include "wsreadframe.h"
 #include "wsframe.h"
 
+#define FUZZ_NAME "fuzz_readframe"
+#include "fuzzcheck.h"
+
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -100,8 +103,6 @@ typedef struct Run {
 int LLVMFuzzerInitialize(int *argcPtr, char ***argvPtr);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void      Require(bool ok, const char *what);
-static uint64_t  HashBytes(uint64_t h, const uint8_t *data, size_t len);
 static void      Note(Run *runPtr, int kind, int fin, int opcode, const uint8_t *data,
                       size_t len);
 static NextState ModelNext(const Model *modelPtr, WsFrameHeader *hdrPtr, uint64_t *sizePtr);
@@ -149,39 +150,16 @@ LLVMFuzzerInitialize(int *argcPtr, char ***argvPtr)
 /*
  *----------------------------------------------------------------------
  *
- * Require, HashBytes, Note --
+ * Note --
  *
- *      Abort when a property does not hold; FNV-1a; fold one answer into
- *      a run's digest.
- *
- * Results:
- *      HashBytes: the new hash.
+ *      Fold one answer into a run's digest (fuzzcheck.h has Require and
+ *      HashBytes).
  *
  * Side effects:
- *      Require may abort; Note updates *runPtr.
+ *      Updates *runPtr; may abort.
  *
  *----------------------------------------------------------------------
  */
-
-static void
-Require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_readframe: property broken: %s\n", what);
-        abort();
-    }
-}
-
-static uint64_t
-HashBytes(uint64_t h, const uint8_t *data, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        h = (h ^ data[i]) * UINT64_C(0x100000001b3);
-    }
-    return h;
-}
 
 static void
 Note(Run *runPtr, int kind, int fin, int opcode, const uint8_t *data, size_t len)

@@ -24,6 +24,9 @@
 
 #include "wsframe.h"
 
+#define FUZZ_NAME "fuzz_wsframe"
+#include "fuzzcheck.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +58,6 @@ typedef struct Echo {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void Require(bool ok, const char *what);
-static uint64_t HashBytes(uint64_t h, const uint8_t *data, size_t len);
 static void Note(Run *runPtr, unsigned int kind, int code, const uint8_t *data, size_t len);
 static void OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len);
 static void OnPing(void *arg, uint8_t *data, size_t len);
@@ -79,39 +80,16 @@ static const WsParserCallbacks echoCallbacks = {EchoMessage, EchoOther, EchoOthe
 /*
  *----------------------------------------------------------------------
  *
- * Require, HashBytes, Note --
+ * Note --
  *
- *      Abort when a property does not hold; FNV-1a; fold one event into
- *      a run's digest.
- *
- * Results:
- *      HashBytes: the new hash.
+ *      Fold one event into a run's digest (fuzzcheck.h has Require and
+ *      HashBytes).
  *
  * Side effects:
- *      Require may abort; Note updates *runPtr.
+ *      Updates *runPtr; may abort.
  *
  *----------------------------------------------------------------------
  */
-
-static void
-Require(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_wsframe: property broken: %s\n", what);
-        abort();
-    }
-}
-
-static uint64_t
-HashBytes(uint64_t h, const uint8_t *data, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        h = (h ^ data[i]) * UINT64_C(0x100000001b3);
-    }
-    return h;
-}
 
 static void
 Note(Run *runPtr, unsigned int kind, int code, const uint8_t *data, size_t len)

@@ -19,16 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WS_CLOSE_WAIT_SECONDS 2   /* how long our close frame waits for the peer's */
-#define WS_LINGER_SECONDS     10  /* then how long the peer may go on sending */
-#define WS_CLOSE_MAX_SECONDS  30  /* the longest a close may take, all told */
-
 WsConfig wsConfig = {
     1024 * 1024,        /* maxMessage */
     {0, 0},             /* idleTimeout: none */
     {0, 0},             /* heartbeat: none */
     1024 * 1024,        /* sendLimit */
-    WS_SLOW_CLOSE
+    WS_SLOW_CLOSE,
+    {2, 0},             /* closeWait */
+    {10, 0},            /* closeLinger */
+    {30, 0}             /* closeMax */
 };
 
 static const WsParserCallbacks parserCallbacks;
@@ -408,8 +407,8 @@ WsStartClose(ConnChan *chanPtr, int code, const char *reason)
     SendClose(chanPtr, code, reason);
     Ns_GetMonotonicTime(&wsPtr->closeDeadline);
     wsPtr->closeGiveUp = wsPtr->closeDeadline;
-    Ns_IncrTime(&wsPtr->closeDeadline, WS_CLOSE_WAIT_SECONDS, 0);
-    Ns_IncrTime(&wsPtr->closeGiveUp, WS_CLOSE_MAX_SECONDS, 0);
+    Ns_IncrTime(&wsPtr->closeDeadline, wsConfig.closeWait.sec, wsConfig.closeWait.usec);
+    Ns_IncrTime(&wsPtr->closeGiveUp, wsConfig.closeMax.sec, wsConfig.closeMax.usec);
     WsNotifyClosed(chanPtr, code, reason);
     pthread_mutex_lock(&chanPtr->lock);
     chanPtr->timeout = tick;
@@ -562,15 +561,15 @@ WsChannelReadable(ConnChan *chanPtr)
  * ClosingTick --
  *
  *      Our close frame is queued or sent and the channel was quiet for a
- *      tick.  The wait for the peer's close (WS_CLOSE_WAIT_SECONDS) counts
- *      from when what was queued was last seen going out, so that a slow
- *      reader still gets the close frame.  When the wait is over, our
- *      sending side is shut (the peer gets EOF after the close frame), and
- *      for WS_LINGER_SECONDS more what the peer sends is read and dropped:
- *      closing at once would answer a message it sent before reading our
- *      close with a reset, which can destroy that close and everything
- *      before it in the peer's buffers.  Then, or when the queue stalls,
- *      or after WS_CLOSE_MAX_SECONDS in all, the channel is closed.
+ *      tick.  The wait for the peer's close (closewait) counts from when
+ *      what was queued was last seen going out, so that a slow reader
+ *      still gets the close frame.  When the wait is over, our sending
+ *      side is shut (the peer gets EOF after the close frame), and for
+ *      closelinger more what the peer sends is read and dropped: closing
+ *      at once would answer a message it sent before reading our close
+ *      with a reset, which can destroy that close and everything before
+ *      it in the peer's buffers.  Then, or when the queue stalls, or
+ *      after closemax in all, the channel is closed.
  *----------------------------------------------------------------------
  */
 static void
@@ -600,7 +599,7 @@ ClosingTick(ConnChan *chanPtr, const Ns_Time *nowPtr)
     } else if (queued > 0 && sent != wsPtr->closeSentMark) {
         wsPtr->closeSentMark = sent;
         wsPtr->closeDeadline = *nowPtr;
-        Ns_IncrTime(&wsPtr->closeDeadline, WS_CLOSE_WAIT_SECONDS, 0);
+        Ns_IncrTime(&wsPtr->closeDeadline, wsConfig.closeWait.sec, wsConfig.closeWait.usec);
     } else if (Ns_DiffTime(nowPtr, &wsPtr->closeDeadline, NULL) < 0) {
         /* Still waiting for the peer's close. */
     } else if (queued > 0 || wsPtr->lingering || !wsPtr->isServer) {
@@ -609,7 +608,7 @@ ClosingTick(ConnChan *chanPtr, const Ns_Time *nowPtr)
         wsPtr->lingering = true;
         ConnChanShutdownSend(chanPtr);
         wsPtr->closeDeadline = *nowPtr;
-        Ns_IncrTime(&wsPtr->closeDeadline, WS_LINGER_SECONDS, 0);
+        Ns_IncrTime(&wsPtr->closeDeadline, wsConfig.closeLinger.sec, wsConfig.closeLinger.usec);
     }
 }
 

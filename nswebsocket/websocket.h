@@ -36,6 +36,9 @@ typedef struct WsConfig {
     Ns_Time      heartbeat;    /* heartbeat: ping interval; 0: none */
     size_t       sendLimit;    /* sendlimit: bytes queued before a slow consumer */
     WsSlowPolicy slowPolicy;   /* slowconsumer: close or skip */
+    Ns_Time      closeWait;    /* closewait: our close waits for the peer's */
+    Ns_Time      closeLinger;  /* closelinger: then the peer may go on sending */
+    Ns_Time      closeMax;     /* closemax: the longest a close may take */
 } WsConfig;
 
 typedef struct WsChannel {

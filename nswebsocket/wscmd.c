@@ -640,6 +640,9 @@ WsConfigure(const char *server)
     Ns_ConfigTime(section, "idletimeout", "0", &wsConfig.idleTimeout);
     Ns_ConfigTime(section, "heartbeat", "0", &wsConfig.heartbeat);
     wsConfig.slowPolicy = (strcmp(policy, "skip") == 0) ? WS_SLOW_SKIP : WS_SLOW_CLOSE;
+    Ns_ConfigTime(section, "closewait", "2s", &wsConfig.closeWait);
+    Ns_ConfigTime(section, "closelinger", "10s", &wsConfig.closeLinger);
+    Ns_ConfigTime(section, "closemax", "30s", &wsConfig.closeMax);
     /* Here, at start-up, not per interp: interps are made by many threads. */
     debugWs = Ns_CreateLogSeverity("Debug(ws)");
 }

@@ -29,9 +29,6 @@ static atomic_ulong    nextChannelId = 0;
 /* How long a channel closing after its last bytes waits for them to go out. */
 static const Ns_Time   drainTimeout = {2, 0};
 
-/* callbacktimeout: the longest a callback may run; 0: no limit. */
-static Ns_Time         callbackTimeout = {5, 0};
-
 /*
  * Read callbacks owed for bytes already buffered, asked for by a script in
  * the event thread (ConnChanSetCallback): run after the current event, so
@@ -50,25 +47,10 @@ static void RunDeferredReads(void);
 
 /*
  *----------------------------------------------------------------------
- * ConnChanConfigure --
- *
- *      Module-wide channel settings from ns/server/SERVER/module/websocket.
- *----------------------------------------------------------------------
- */
-void
-ConnChanConfigure(const char *server)
-{
-    const char *section = Ns_ConfigGetPath(server, "websocket", (char *)0);
-
-    Ns_ConfigTime(section, "callbacktimeout", "5s", &callbackTimeout);
-}
-
-/*
- *----------------------------------------------------------------------
  * ConnChanEval --
  *
- *      Run a callback script in the event thread's interp, at global
- *      level, for at most callbacktimeout.  Every channel's callbacks run
+ *      Run a callback script of a channel in the event thread's interp,
+ *      at global level, for at most the server's callbacktimeout.  Every channel's callbacks run
  *      in this one thread, so a script that loops or sleeps would hold up
  *      all of them: past the limit Tcl stops it at its next command with
  *      an error that "catch" cannot swallow.  A call blocking inside C (a
@@ -80,19 +62,20 @@ ConnChanConfigure(const char *server)
  *----------------------------------------------------------------------
  */
 int
-ConnChanEval(Tcl_Interp *interp, Tcl_Obj *scriptObj)
+ConnChanEval(ConnChan *chanPtr, Tcl_Interp *interp, Tcl_Obj *scriptObj)
 {
+    const Ns_Time *limitPtr = &chanPtr->configPtr->callbackTimeout;
     /* A callback run from inside another keeps the outer one's limit. */
-    bool limited = (callbackTimeout.sec > 0 || callbackTimeout.usec > 0)
+    bool           limited = (limitPtr->sec > 0 || limitPtr->usec > 0)
         && !Tcl_LimitTypeEnabled(interp, TCL_LIMIT_TIME);
-    int  result;
+    int            result;
 
     if (limited) {
         Tcl_Time deadline;
 
         Tcl_GetTime(&deadline);
-        deadline.sec += callbackTimeout.sec;
-        deadline.usec += callbackTimeout.usec;
+        deadline.sec += limitPtr->sec;
+        deadline.usec += limitPtr->usec;
         if (deadline.usec >= 1000000) {
             deadline.sec++;
             deadline.usec -= 1000000;
@@ -109,8 +92,8 @@ ConnChanEval(Tcl_Interp *interp, Tcl_Obj *scriptObj)
             char msg[96];
 
             snprintf(msg, sizeof(msg), "\n    (callback stopped: it ran longer than"
-                     " callbacktimeout %ld.%03lds)", (long)callbackTimeout.sec,
-                     callbackTimeout.usec / 1000);
+                     " callbacktimeout %ld.%03lds)", (long)limitPtr->sec,
+                     limitPtr->usec / 1000);
             Tcl_AddErrorInfo(interp, msg);
             Tcl_SetErrorCode(interp, "NS_TIMEOUT", (char *)0);
             result = TCL_ERROR;
@@ -142,6 +125,7 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     snprintf(chanPtr->name, sizeof(chanPtr->name), "conn%lu",
              atomic_fetch_add(&nextChannelId, 1));
     chanPtr->server = ns_strdup(server);
+    chanPtr->configPtr = WsConfigGet(server);
     chanPtr->threadName = ns_strdup(Ns_ThreadGetName());
     /* The driver's module name ("http"), as NaviServer's list and status show it. */
     chanPtr->driverName = ns_strdup(sockPtr != NULL ? sockPtr->driver->moduleName : "nssock");
@@ -567,7 +551,7 @@ RunCallback(ConnChan *chanPtr, char reason)
     Tcl_AppendStringsToObj(scriptObj, " ", why, (char *)0);
     Tcl_IncrRefCount(scriptObj);
 
-    rc = ConnChanEval(interp, scriptObj);
+    rc = ConnChanEval(chanPtr, interp, scriptObj);
     if (rc != TCL_OK) {
         Tcl_DString ctx;
 
@@ -625,7 +609,7 @@ StartAccepted(const char *server, const char *listenScript, Ns_Sock *sockPtr)
 
     Tcl_AppendStringsToObj(scriptObj, " ", newPtr->name, (char *)0);
     Tcl_IncrRefCount(scriptObj);
-    if (ConnChanEval(interp, scriptObj) != TCL_OK) {
+    if (ConnChanEval(newPtr, interp, scriptObj) != TCL_OK) {
         Ns_TclLogErrorInfo(interp, "ns_connchan listen callback");
     } else if (Tcl_GetBooleanFromObj(NULL, Tcl_GetObjResult(interp), &keep) != TCL_OK) {
         keep = 0;

@@ -52,6 +52,7 @@ typedef enum {
 typedef struct ConnChan {
     char             name[32];      /* "conn7", never reused */
     char            *server;        /* virtual server it belongs to */
+    const struct WsConfig *configPtr; /* the module's settings for that server */
     char            *threadName;    /* thread that created it */
     char            *driverName;    /* "nssock", "nsssl" */
     char             peer[64];      /* remote address */
@@ -95,8 +96,7 @@ typedef struct ConnChan {
 } ConnChan;
 
 /* connchan.c */
-void        ConnChanConfigure(const char *server);
-int         ConnChanEval(Tcl_Interp *interp, Tcl_Obj *scriptObj);
+int         ConnChanEval(ConnChan *chanPtr, Tcl_Interp *interp, Tcl_Obj *scriptObj);
 ConnChan   *ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer,
                            const Ns_Time *startPtr, const char *clientData);
 ConnChan   *ConnChanGet(const char *server, const char *name);   /* referenced, or NULL */

@@ -443,7 +443,7 @@ ReadFrame(Tcl_Interp *interp, ConnChan *chanPtr)
 {
     Tcl_DString  ds;
     Ns_SockError err;
-    uint64_t     maxMessage = wsConfig.maxMessage;
+    uint64_t     maxMessage = chanPtr->configPtr->maxMessage;
     bool         ready;
     int          result;
 

@@ -33,7 +33,6 @@ NS_EXPORT Ns_ReturnCode
 Ns_ModuleInit(const char *server, const char *module)
 {
     Ns_Log(Notice, "%s: nswebsocket %s for server %s", module, Ns_InfoServerVersion(), server);
-    ConnChanConfigure(server);
     WsConfigure(server);
     return Ns_TclRegisterTrace(server, InitInterp, NULL);
 }

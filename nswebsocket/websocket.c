@@ -19,16 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-WsConfig wsConfig = {
-    1024 * 1024,        /* maxMessage */
-    {0, 0},             /* idleTimeout: none */
-    {0, 0},             /* heartbeat: none */
-    1024 * 1024,        /* sendLimit */
-    WS_SLOW_CLOSE,
-    {2, 0},             /* closeWait */
-    {10, 0},            /* closeLinger */
-    {30, 0}             /* closeMax */
-};
 
 static const WsParserCallbacks parserCallbacks;
 
@@ -46,20 +36,21 @@ static const WsParserCallbacks parserCallbacks;
 WsChannel *
 WsChannelCreate(ConnChan *chanPtr, bool isServer)
 {
-    WsChannel *wsPtr = ckalloc(sizeof(WsChannel));
+    WsChannel      *wsPtr = ckalloc(sizeof(WsChannel));
+    const WsConfig *cfgPtr = chanPtr->configPtr;
 
     memset(wsPtr, 0, sizeof(WsChannel));
-    wsPtr->parserPtr = WsParserCreate(isServer, wsConfig.maxMessage);
+    wsPtr->parserPtr = WsParserCreate(isServer, cfgPtr->maxMessage);
     if (wsPtr->parserPtr == NULL) {
         ckfree(wsPtr);
         return NULL;
     }
     wsPtr->isServer = isServer;
-    wsPtr->maxMessage = wsConfig.maxMessage;
-    wsPtr->idleTimeout = wsConfig.idleTimeout;
-    wsPtr->heartbeat = wsConfig.heartbeat;
-    wsPtr->sendLimit = wsConfig.sendLimit;
-    wsPtr->slowPolicy = wsConfig.slowPolicy;
+    wsPtr->maxMessage = cfgPtr->maxMessage;
+    wsPtr->idleTimeout = cfgPtr->idleTimeout;
+    wsPtr->heartbeat = cfgPtr->heartbeat;
+    wsPtr->sendLimit = cfgPtr->sendLimit;
+    wsPtr->slowPolicy = cfgPtr->slowPolicy;
     Ns_GetMonotonicTime(&wsPtr->lastReceive);
     Tcl_DStringInit(&wsPtr->pending);
     pthread_mutex_lock(&chanPtr->lock);
@@ -223,7 +214,7 @@ RunScript(ConnChan *chanPtr, const char *script, int objc, Tcl_Obj *const objv[]
     if (Tcl_ListObjReplace(interp, cmdObj, INT_MAX, 0, objc, objv) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        result = ConnChanEval(interp, cmdObj);
+        result = ConnChanEval(chanPtr, interp, cmdObj);
     }
     if (result != TCL_OK) {
         char context[96];
@@ -407,8 +398,10 @@ WsStartClose(ConnChan *chanPtr, int code, const char *reason)
     SendClose(chanPtr, code, reason);
     Ns_GetMonotonicTime(&wsPtr->closeDeadline);
     wsPtr->closeGiveUp = wsPtr->closeDeadline;
-    Ns_IncrTime(&wsPtr->closeDeadline, wsConfig.closeWait.sec, wsConfig.closeWait.usec);
-    Ns_IncrTime(&wsPtr->closeGiveUp, wsConfig.closeMax.sec, wsConfig.closeMax.usec);
+    Ns_IncrTime(&wsPtr->closeDeadline, chanPtr->configPtr->closeWait.sec,
+                chanPtr->configPtr->closeWait.usec);
+    Ns_IncrTime(&wsPtr->closeGiveUp, chanPtr->configPtr->closeMax.sec,
+                chanPtr->configPtr->closeMax.usec);
     WsNotifyClosed(chanPtr, code, reason);
     pthread_mutex_lock(&chanPtr->lock);
     chanPtr->timeout = tick;
@@ -575,10 +568,11 @@ WsChannelReadable(ConnChan *chanPtr)
 static void
 ClosingTick(ConnChan *chanPtr, const Ns_Time *nowPtr)
 {
-    WsChannel   *wsPtr = chanPtr->wsPtr;
-    size_t       queued;
-    uint64_t     sent;
-    Ns_SockError err;
+    WsChannel      *wsPtr = chanPtr->wsPtr;
+    const WsConfig *cfgPtr = chanPtr->configPtr;
+    size_t          queued;
+    uint64_t        sent;
+    Ns_SockError    err;
 
     pthread_mutex_lock(&chanPtr->lock);
     /*
@@ -599,7 +593,7 @@ ClosingTick(ConnChan *chanPtr, const Ns_Time *nowPtr)
     } else if (queued > 0 && sent != wsPtr->closeSentMark) {
         wsPtr->closeSentMark = sent;
         wsPtr->closeDeadline = *nowPtr;
-        Ns_IncrTime(&wsPtr->closeDeadline, wsConfig.closeWait.sec, wsConfig.closeWait.usec);
+        Ns_IncrTime(&wsPtr->closeDeadline, cfgPtr->closeWait.sec, cfgPtr->closeWait.usec);
     } else if (Ns_DiffTime(nowPtr, &wsPtr->closeDeadline, NULL) < 0) {
         /* Still waiting for the peer's close. */
     } else if (queued > 0 || wsPtr->lingering || !wsPtr->isServer) {
@@ -608,7 +602,7 @@ ClosingTick(ConnChan *chanPtr, const Ns_Time *nowPtr)
         wsPtr->lingering = true;
         ConnChanShutdownSend(chanPtr);
         wsPtr->closeDeadline = *nowPtr;
-        Ns_IncrTime(&wsPtr->closeDeadline, wsConfig.closeLinger.sec, wsConfig.closeLinger.usec);
+        Ns_IncrTime(&wsPtr->closeDeadline, cfgPtr->closeLinger.sec, cfgPtr->closeLinger.usec);
     }
 }
 

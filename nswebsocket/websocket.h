@@ -29,7 +29,7 @@ typedef struct WsHandshakeSpec {
     Ns_Set  *headers;       /* extra response headers, or NULL */
 } WsHandshakeSpec;
 
-/* Module-wide defaults: ns/server/SERVER/module/websocket. */
+/* A server's settings: ns/server/SERVER/module/websocket (WsConfigGet). */
 typedef struct WsConfig {
     uint64_t     maxMessage;   /* maxmessage: largest message in bytes */
     Ns_Time      idleTimeout;  /* idletimeout: close when nothing arrives; 0: never */
@@ -39,6 +39,7 @@ typedef struct WsConfig {
     Ns_Time      closeWait;    /* closewait: our close waits for the peer's */
     Ns_Time      closeLinger;  /* closelinger: then the peer may go on sending */
     Ns_Time      closeMax;     /* closemax: the longest a close may take */
+    Ns_Time      callbackTimeout; /* callbacktimeout: the longest run of a callback */
 } WsConfig;
 
 typedef struct WsChannel {
@@ -69,8 +70,6 @@ typedef struct WsChannel {
     /* Client side (ws::client::receive): messages not yet taken. */
     Tcl_DString   pending;       /* length-prefixed messages */
 } WsChannel;
-
-extern WsConfig wsConfig;
 
 /* wshandshake.c */
 void     WsAcceptKey(const char *key, char out[29]);
@@ -107,8 +106,9 @@ int        WsMulticast(const char *server, const char *subscription, const char 
                        size_t len, Tcl_Obj *excludeObj, int *deliveredPtr);
 
 /* wscmd.c */
-Ns_ReturnCode WsInitInterp(Tcl_Interp *interp);
-void          WsConfigure(const char *server);
+Ns_ReturnCode   WsInitInterp(Tcl_Interp *interp);
+void            WsConfigure(const char *server);
+const WsConfig *WsConfigGet(const char *server);
 
 /* wsclient.c */
 Tcl_ObjCmdProc WsClientOpenObjCmd, WsClientSendObjCmd, WsClientReceiveObjCmd,

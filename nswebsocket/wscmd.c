@@ -71,11 +71,12 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 {
     static Ns_ObjvTable policies[] = {{"close", WS_SLOW_CLOSE}, {"skip", WS_SLOW_SKIP},
                                       {NULL, 0}};
-    int             readevent = 1, binary = 0, policy = (int)wsConfig.slowPolicy;
+    /* Options not given (-1, 0) leave the server's settings (WsChannelCreate). */
+    int             readevent = 1, binary = 0, policy = -1;
     char           *callback = NULL, *onMessage = NULL, *onOpen = NULL, *onClose = NULL;
     char           *onError = NULL;
-    Tcl_WideInt     maxMessage = (Tcl_WideInt)wsConfig.maxMessage;
-    Tcl_WideInt     sendLimit = (Tcl_WideInt)wsConfig.sendLimit;
+    Tcl_WideInt     maxMessage = 0;
+    Tcl_WideInt     sendLimit = 0;
     Ns_Time        *idlePtr = NULL, *heartbeatPtr = NULL;
     WsHandshakeSpec spec = {NULL, NULL, NULL};
     Ns_ObjvSpec     opts[] = {
@@ -137,10 +138,16 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 wsPtr->protocol = (Tcl_DStringLength(&protocol) > 0)
                     ? ns_strdup(Tcl_DStringValue(&protocol)) : NULL;
                 wsPtr->binary = (binary != 0);
-                wsPtr->maxMessage = (maxMessage > 0) ? (uint64_t)maxMessage : wsConfig.maxMessage;
-                WsParserSetMaxMessageSize(wsPtr->parserPtr, wsPtr->maxMessage);
-                wsPtr->sendLimit = (sendLimit > 0) ? (size_t)sendLimit : wsConfig.sendLimit;
-                wsPtr->slowPolicy = (WsSlowPolicy)policy;
+                if (maxMessage > 0) {
+                    wsPtr->maxMessage = (uint64_t)maxMessage;
+                    WsParserSetMaxMessageSize(wsPtr->parserPtr, wsPtr->maxMessage);
+                }
+                if (sendLimit > 0) {
+                    wsPtr->sendLimit = (size_t)sendLimit;
+                }
+                if (policy >= 0) {
+                    wsPtr->slowPolicy = (WsSlowPolicy)policy;
+                }
                 if (idlePtr != NULL) {
                     wsPtr->idleTimeout = *idlePtr;
                 }
@@ -624,25 +631,62 @@ WsInitInterp(Tcl_Interp *interp)
 
 /*
  *----------------------------------------------------------------------
- * WsConfigure --
+ * WsConfigure, WsConfigGet --
  *
- *      Module-wide defaults from ns/server/SERVER/module/websocket.
+ *      The module's settings per server, from ns/server/SERVER/module/
+ *      websocket: WsConfigure reads them when the server loads the module
+ *      (at start-up, before any thread can look), WsConfigGet finds them
+ *      (the defaults for a server that did not load it).
  *----------------------------------------------------------------------
  */
+typedef struct ServerConfig {
+    char                *server;
+    WsConfig             config;
+    struct ServerConfig *nextPtr;
+} ServerConfig;
+
+static ServerConfig  *serverConfigs = NULL;
+static const WsConfig defaultConfig = {
+    .maxMessage = 1024 * 1024,
+    .sendLimit = 1024 * 1024,
+    .slowPolicy = WS_SLOW_CLOSE,
+    .closeWait = {2, 0},
+    .closeLinger = {10, 0},
+    .closeMax = {30, 0},
+    .callbackTimeout = {5, 0}
+};
+
 void
 WsConfigure(const char *server)
 {
-    const char *section = Ns_ConfigGetPath(server, "websocket", (char *)0);
-    const char *policy = Ns_ConfigString(section, "slowconsumer", "close");
+    const char   *section = Ns_ConfigGetPath(server, "websocket", (char *)0);
+    const char   *policy = Ns_ConfigString(section, "slowconsumer", "close");
+    ServerConfig *scPtr = ckalloc(sizeof(ServerConfig));
+    WsConfig     *cfgPtr = &scPtr->config;
 
-    wsConfig.maxMessage = (uint64_t)Ns_ConfigWideInt(section, "maxmessage", 1024 * 1024);
-    wsConfig.sendLimit = (size_t)Ns_ConfigWideInt(section, "sendlimit", 1024 * 1024);
-    Ns_ConfigTime(section, "idletimeout", "0", &wsConfig.idleTimeout);
-    Ns_ConfigTime(section, "heartbeat", "0", &wsConfig.heartbeat);
-    wsConfig.slowPolicy = (strcmp(policy, "skip") == 0) ? WS_SLOW_SKIP : WS_SLOW_CLOSE;
-    Ns_ConfigTime(section, "closewait", "2s", &wsConfig.closeWait);
-    Ns_ConfigTime(section, "closelinger", "10s", &wsConfig.closeLinger);
-    Ns_ConfigTime(section, "closemax", "30s", &wsConfig.closeMax);
+    cfgPtr->maxMessage = (uint64_t)Ns_ConfigWideInt(section, "maxmessage", 1024 * 1024);
+    cfgPtr->sendLimit = (size_t)Ns_ConfigWideInt(section, "sendlimit", 1024 * 1024);
+    Ns_ConfigTime(section, "idletimeout", "0", &cfgPtr->idleTimeout);
+    Ns_ConfigTime(section, "heartbeat", "0", &cfgPtr->heartbeat);
+    cfgPtr->slowPolicy = (strcmp(policy, "skip") == 0) ? WS_SLOW_SKIP : WS_SLOW_CLOSE;
+    Ns_ConfigTime(section, "closewait", "2s", &cfgPtr->closeWait);
+    Ns_ConfigTime(section, "closelinger", "10s", &cfgPtr->closeLinger);
+    Ns_ConfigTime(section, "closemax", "30s", &cfgPtr->closeMax);
+    Ns_ConfigTime(section, "callbacktimeout", "5s", &cfgPtr->callbackTimeout);
+    scPtr->server = ns_strdup(server);
+    scPtr->nextPtr = serverConfigs;
+    serverConfigs = scPtr;
     /* Here, at start-up, not per interp: interps are made by many threads. */
     debugWs = Ns_CreateLogSeverity("Debug(ws)");
+}
+
+const WsConfig *
+WsConfigGet(const char *server)
+{
+    for (const ServerConfig *scPtr = serverConfigs; scPtr != NULL; scPtr = scPtr->nextPtr) {
+        if (strcmp(scPtr->server, server) == 0) {
+            return &scPtr->config;
+        }
+    }
+    return &defaultConfig;
 }

@@ -729,11 +729,40 @@ ConnChanOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         Ns_Time       timeout = {1, 0};
         Ns_Sock      *sockPtr = NULL;
 
+        Ns_Driver    *driver = NULL;
+
         if (!https && strncmp(url, "http://", 7) != 0) {
             Tcl_SetObjResult(interp, Tcl_ObjPrintf("invalid URL \"%s\": must be http or https",
                                                    url));
             Tcl_SetErrorCode(interp, "NS", "INVALID", "URL", url, (char *)0);
             return TCL_ERROR;
+        }
+        if (opt.driver != NULL) {
+            /* The connection is the driver's kind: it must speak the URL's scheme. */
+            driver = Ns_DriverFind(opt.driver);
+            if (driver == NULL) {
+                Tcl_SetObjResult(interp, Tcl_ObjPrintf("no such driver \"%s\"", opt.driver));
+                Tcl_SetErrorCode(interp, "NS", "LOOKUP", "DRIVER", opt.driver, (char *)0);
+                return TCL_ERROR;
+            }
+            if (strcmp(driver->procs->protocol, https ? "https" : "http") != 0) {
+                Tcl_SetObjResult(interp, Tcl_ObjPrintf("driver \"%s\" speaks %s, not %s",
+                                                       opt.driver, driver->procs->protocol,
+                                                       https ? "https" : "http"));
+                Tcl_SetErrorCode(interp, "NS", "INVALID", "DRIVER", opt.driver, (char *)0);
+                return TCL_ERROR;
+            }
+        }
+        for (size_t i = 0; opt.headers != NULL && i < Ns_SetSize(opt.headers); i++) {
+            const char *key = Ns_SetKey(opt.headers, i), *value = Ns_SetValue(opt.headers, i);
+
+            /* A CR or LF would let a value add headers, or end the request. */
+            if (strpbrk(key, "\r\n:") != NULL || *key == '\0'
+                || (value != NULL && strpbrk(value, "\r\n") != NULL)) {
+                Tcl_SetObjResult(interp, Tcl_ObjPrintf("invalid header \"%s\"", key));
+                Tcl_SetErrorCode(interp, "NS", "INVALID", "HEADER", key, (char *)0);
+                return TCL_ERROR;
+            }
         }
         pathStart = strchr(hostStart, '/');
         if (pathStart == NULL) {
@@ -780,6 +809,11 @@ ConnChanOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                                                   sockPtr->peer, NULL, NULL);
             Tcl_DString  req;
             size_t       written;
+
+            if (driver != NULL) {
+                ckfree(chanPtr->driverName);
+                chanPtr->driverName = ns_strdup(driver->moduleName);
+            }
 
             Tcl_DStringInit(&req);
             Tcl_DStringAppend(&req, opt.method != NULL ? opt.method : "GET", -1);

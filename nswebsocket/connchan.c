@@ -71,16 +71,30 @@ ConnChanEval(ConnChan *chanPtr, Tcl_Interp *interp, Tcl_Obj *scriptObj)
     int            result;
 
     if (limited) {
-        Tcl_Time deadline;
+        struct timespec now;
+        Tcl_Time        deadline, current;
 
-        Tcl_GetTime(&deadline);
-        deadline.sec += limitPtr->sec;
-        deadline.usec += limitPtr->usec;
+        /*
+         * This runs once per message, so it must be cheap: the coarse
+         * clock costs next to nothing, and Tcl_LimitSetTime (a timer
+         * handler, two clock reads) is called only when the deadline
+         * set for an earlier callback is more than 0.1 s too early.  A
+         * callback so gets its limit to 0.1 s, which is plenty for a limit
+         * of seconds; for the same reason Tcl reads the clock only every
+         * 100th check.
+         */
+        clock_gettime(CLOCK_REALTIME_COARSE, &now);
+        deadline.sec = now.tv_sec + limitPtr->sec;
+        deadline.usec = now.tv_nsec / 1000 + limitPtr->usec;
         if (deadline.usec >= 1000000) {
             deadline.sec++;
             deadline.usec -= 1000000;
         }
-        Tcl_LimitSetTime(interp, &deadline);
+        Tcl_LimitGetTime(interp, &current);
+        if ((deadline.sec - current.sec) * 1000000 + (deadline.usec - current.usec) > 100000) {
+            Tcl_LimitSetGranularity(interp, TCL_LIMIT_TIME, 100);
+            Tcl_LimitSetTime(interp, &deadline);
+        }
         Tcl_LimitTypeSet(interp, TCL_LIMIT_TIME);
     }
     result = Tcl_EvalObjEx(interp, scriptObj, TCL_EVAL_GLOBAL);

@@ -615,8 +615,13 @@ SockRead(Driver *drvPtr, Sock *sockPtr)
         if (status != NS_IO_OK) {
             break;
         }
-        if (sockPtr->len == 0 && sockPtr->state == SOCK_READ_HEAD) {
-            /* First bytes of a request: the whole request must follow in recvwait. */
+        if (sockPtr->len == 0 && sockPtr->state == SOCK_READ_HEAD && sockPtr->requests > 0) {
+            /*
+             * First bytes of a request on a kept-alive connection: the
+             * whole request must follow in recvwait.  (The first request
+             * has had recvwait since the accept, TLS handshake included:
+             * restarting it here would give a slow client twice as long.)
+             */
             Ns_GetMonotonicTime(&sockPtr->deadline);
             Ns_IncrTime(&sockPtr->deadline, drvPtr->base.recvwait.sec,
                         drvPtr->base.recvwait.usec);

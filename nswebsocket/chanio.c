@@ -178,21 +178,14 @@ DropBacklog(ConnChan *chanPtr)
  * ConnChanShutWrites --
  *
  *      Refuse every write but a last one (CHAN_WRITE_LAST) from now on.
- *
- * Results:
- *      false when writes were shut already.
  *----------------------------------------------------------------------
  */
-bool
+void
 ConnChanShutWrites(ConnChan *chanPtr)
 {
-    bool wasOpen;
-
     pthread_mutex_lock(&chanPtr->lock);
-    wasOpen = !chanPtr->writesShut;
     chanPtr->writesShut = true;
     pthread_mutex_unlock(&chanPtr->lock);
-    return wasOpen;
 }
 
 /*

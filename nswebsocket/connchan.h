@@ -113,7 +113,7 @@ int         ConnChanWrite(ConnChan *chanPtr, const char *data, size_t len, bool 
 int         ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt,
                            unsigned int flags, size_t *writtenPtr, Ns_SockError *errPtr);
 ChanSendStatus ConnChanWriteShared(ConnChan *chanPtr, ChanBuf *bufPtr, size_t limit);
-bool        ConnChanShutWrites(ConnChan *chanPtr);
+void        ConnChanShutWrites(ConnChan *chanPtr);
 void        ConnChanShutdownSend(ConnChan *chanPtr);
 void        ConnChanCork(void);
 void        ConnChanUncork(void);

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const WsParserCallbacks parserCallbacks;
 
 /*
@@ -766,7 +765,7 @@ WsSlowConsumer(ConnChan *chanPtr)
              * Nothing more goes out before the close frame: a message
              * queued meanwhile would follow a gap, the ones just refused.
              */
-            (void)ConnChanShutWrites(chanPtr);
+            ConnChanShutWrites(chanPtr);
             WsRequestClose(chanPtr, 1008, "slow consumer");
         }
     }

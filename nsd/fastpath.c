@@ -102,14 +102,15 @@ NsConnReturnFile(Conn *connPtr, int status, const char *mimeType, const char *pa
 
 /*
  *----------------------------------------------------------------------
- * InsidePageDir --
+ * RealPathInside --
  *
- *      Is the real path of a file inside the real page directory?  The URL
- *      is clean, but a symbolic link in the tree could still point out.
+ *      Is the real path of a file inside the real page directory?  Both
+ *      are resolved now, so a page directory that was moved or re-pointed
+ *      since start-up is judged as it is.
  *----------------------------------------------------------------------
  */
 static bool
-InsidePageDir(const char *pagedir, const char *path)
+RealPathInside(const char *pagedir, const char *path)
 {
     char  *realDir = realpath(pagedir, NULL);
     char  *realFile = realpath(path, NULL);
@@ -124,6 +125,68 @@ InsidePageDir(const char *pagedir, const char *path)
     free(realDir);
     free(realFile);
     return inside;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * InsidePageDir --
+ *
+ *      Does a file below the page directory stay inside it?  path is
+ *      pagedir followed by a clean URL, which has no "." or ".." segment,
+ *      so only a symbolic link in the tree could lead out.
+ *
+ * Results:
+ *      true when the file is inside.
+ *
+ * Side effects:
+ *      One lstat per component below the page directory.  Only when one
+ *      of them is a link (or not what a clean URL gives) are both real
+ *      paths resolved, so links that stay inside are still followed, and
+ *      the readlink calls of realpath are not paid on every request.
+ *----------------------------------------------------------------------
+ */
+static bool
+InsidePageDir(const char *pagedir, const char *path)
+{
+    size_t      dirLen = strlen(pagedir);
+    bool        linkFree = true;
+    Tcl_DString ds;
+    char       *p;
+
+    Tcl_DStringInit(&ds);
+    Tcl_DStringAppend(&ds, path, -1);
+    p = Tcl_DStringValue(&ds) + dirLen;
+    while (linkFree && *p != '\0') {
+        const char *segment;
+        size_t      segmentLen;
+        char        saved;
+        struct stat st;
+
+        while (*p == '/') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        segment = p;
+        while (*p != '\0' && *p != '/') {
+            p++;
+        }
+        segmentLen = (size_t)(p - segment);
+        if ((segmentLen == 1 && segment[0] == '.')
+            || (segmentLen == 2 && segment[0] == '.' && segment[1] == '.')) {
+            /* conn.c never lets these through; do not rely on it here. */
+            linkFree = false;
+        } else {
+            /* Look at the path up to this component only. */
+            saved = *p;
+            *p = '\0';
+            linkFree = (lstat(Tcl_DStringValue(&ds), &st) == 0 && !S_ISLNK(st.st_mode));
+            *p = saved;
+        }
+    }
+    Tcl_DStringFree(&ds);
+    return linkFree || RealPathInside(pagedir, path);
 }
 
 /*
@@ -165,6 +228,7 @@ NsFastpathServe(Conn *connPtr)
     bool            isGet = (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
     Tcl_DString     path;
     struct stat     st;
+    bool            found;
     Ns_ReturnCode   result;
 
     if (servPtr->pagedir == NULL || strcmp(connPtr->url, "*") == 0) {
@@ -175,7 +239,8 @@ NsFastpathServe(Conn *connPtr)
     Tcl_DStringAppend(&path, servPtr->pagedir, -1);
     Tcl_DStringAppend(&path, connPtr->url, -1);
 
-    if (stat(Tcl_DStringValue(&path), &st) == 0 && S_ISDIR(st.st_mode)) {
+    found = (stat(Tcl_DStringValue(&path), &st) == 0);
+    if (found && S_ISDIR(st.st_mode)) {
         size_t urlLen = strlen(connPtr->url);
 
         if (connPtr->url[urlLen - 1] != '/') {
@@ -199,9 +264,10 @@ NsFastpathServe(Conn *connPtr)
         if (Tcl_DStringValue(&path)[Tcl_DStringLength(&path) - 1] == '/') {
             Tcl_DStringAppend(&path, "index.html", -1);
         }
+        found = (stat(Tcl_DStringValue(&path), &st) == 0);
     }
 
-    if (stat(Tcl_DStringValue(&path), &st) != 0 || !S_ISREG(st.st_mode)
+    if (!found || !S_ISREG(st.st_mode)
         || !InsidePageDir(servPtr->pagedir, Tcl_DStringValue(&path))) {
         result = NsConnReturnNotice(connPtr, 404, "Not Found",
                                     "The requested URL was not found on this server.");

@@ -193,16 +193,17 @@ InsidePageDir(const char *pagedir, const char *path)
  *----------------------------------------------------------------------
  * RunTclPage --
  *
- *      Source a .tcl page in the connection's interp.  An error is logged
- *      with its stack and answered with 500 when nothing was sent yet.
+ *      Run a .tcl page, which stPtr describes, in the connection's interp
+ *      (compiled once per interp, tclpage.c).  An error is logged with its
+ *      stack and answered with 500 when nothing was sent yet.
  *----------------------------------------------------------------------
  */
 static Ns_ReturnCode
-RunTclPage(Conn *connPtr, const char *path)
+RunTclPage(Conn *connPtr, const char *path, const struct stat *stPtr)
 {
     Ns_ReturnCode result = NS_OK;
 
-    if (Tcl_EvalFile(connPtr->interp, path) != TCL_OK) {
+    if (NsTclRunPage(connPtr->interp, path, stPtr) != TCL_OK) {
         Ns_TclLogErrorInfo(connPtr->interp, connPtr->url);
         result = NS_ERROR;
     }
@@ -277,7 +278,7 @@ NsFastpathServe(Conn *connPtr)
         bool        isPage = (len > 4 && strcmp(file + len - 4, ".tcl") == 0);
 
         if (isPage && servPtr->enabletclpages) {
-            result = RunTclPage(connPtr, file);
+            result = RunTclPage(connPtr, file, &st);
         } else if (isPage) {
             /* Never show the source of a page by accident. */
             result = NsConnReturnNotice(connPtr, 404, "Not Found",

@@ -133,20 +133,22 @@ RealPathInside(const char *pagedir, const char *path)
  *
  *      Does a file below the page directory stay inside it?  path is
  *      pagedir followed by a clean URL, which has no "." or ".." segment,
- *      so only a symbolic link in the tree could lead out.
+ *      so only a symbolic link in the tree could lead out.  lastIsPlain
+ *      says the caller's lstat found the file itself to be no link.
  *
  * Results:
  *      true when the file is inside.
  *
  * Side effects:
- *      One lstat per component below the page directory.  Only when one
+ *      One lstat per component below the page directory (but the file
+ *      itself when lastIsPlain).  Only when one
  *      of them is a link (or not what a clean URL gives) are both real
  *      paths resolved, so links that stay inside are still followed, and
  *      the readlink calls of realpath are not paid on every request.
  *----------------------------------------------------------------------
  */
 static bool
-InsidePageDir(const char *pagedir, const char *path)
+InsidePageDir(const char *pagedir, const char *path, bool lastIsPlain)
 {
     size_t      dirLen = strlen(pagedir);
     bool        linkFree = true;
@@ -177,6 +179,8 @@ InsidePageDir(const char *pagedir, const char *path)
             || (segmentLen == 2 && segment[0] == '.' && segment[1] == '.')) {
             /* conn.c never lets these through; do not rely on it here. */
             linkFree = false;
+        } else if (*p == '\0' && lastIsPlain) {
+            /* The caller looked at the file already. */
         } else {
             /* Look at the path up to this component only. */
             saved = *p;
@@ -229,7 +233,7 @@ NsFastpathServe(Conn *connPtr)
     bool            isGet = (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
     Tcl_DString     path;
     struct stat     st;
-    bool            found;
+    bool            found, lastIsPlain;
     Ns_ReturnCode   result;
 
     if (servPtr->pagedir == NULL || strcmp(connPtr->url, "*") == 0) {
@@ -240,7 +244,15 @@ NsFastpathServe(Conn *connPtr)
     Tcl_DStringAppend(&path, servPtr->pagedir, -1);
     Tcl_DStringAppend(&path, connPtr->url, -1);
 
-    found = (stat(Tcl_DStringValue(&path), &st) == 0);
+    /*
+     * lstat first: a file that is no link, as most are, need not be looked
+     * at again by InsidePageDir.
+     */
+    found = (lstat(Tcl_DStringValue(&path), &st) == 0);
+    lastIsPlain = (found && !S_ISLNK(st.st_mode));
+    if (found && !lastIsPlain) {
+        found = (stat(Tcl_DStringValue(&path), &st) == 0);
+    }
     if (found && S_ISDIR(st.st_mode)) {
         size_t urlLen = strlen(connPtr->url);
 
@@ -266,10 +278,11 @@ NsFastpathServe(Conn *connPtr)
             Tcl_DStringAppend(&path, "index.html", -1);
         }
         found = (stat(Tcl_DStringValue(&path), &st) == 0);
+        lastIsPlain = false;
     }
 
     if (!found || !S_ISREG(st.st_mode)
-        || !InsidePageDir(servPtr->pagedir, Tcl_DStringValue(&path))) {
+        || !InsidePageDir(servPtr->pagedir, Tcl_DStringValue(&path), lastIsPlain)) {
         result = NsConnReturnNotice(connPtr, 404, "Not Found",
                                     "The requested URL was not found on this server.");
     } else {

@@ -102,14 +102,15 @@ NsConnReturnFile(Conn *connPtr, int status, const char *mimeType, const char *pa
 
 /*
  *----------------------------------------------------------------------
- * InsidePageDir --
+ * RealPathInside --
  *
- *      Is the real path of a file inside the real page directory?  The URL
- *      is clean, but a symbolic link in the tree could still point out.
+ *      Is the real path of a file inside the real page directory?  Both
+ *      are resolved now, so a page directory that was moved or re-pointed
+ *      since start-up is judged as it is.
  *----------------------------------------------------------------------
  */
 static bool
-InsidePageDir(const char *pagedir, const char *path)
+RealPathInside(const char *pagedir, const char *path)
 {
     char  *realDir = realpath(pagedir, NULL);
     char  *realFile = realpath(path, NULL);
@@ -128,18 +129,85 @@ InsidePageDir(const char *pagedir, const char *path)
 
 /*
  *----------------------------------------------------------------------
+ * InsidePageDir --
+ *
+ *      Does a file below the page directory stay inside it?  path is
+ *      pagedir followed by a clean URL, which has no "." or ".." segment,
+ *      so only a symbolic link in the tree could lead out.  lastIsPlain
+ *      says the caller's lstat found the file itself to be no link.
+ *
+ * Results:
+ *      true when the file is inside.
+ *
+ * Side effects:
+ *      One lstat per component below the page directory (but the file
+ *      itself when lastIsPlain).  Only when one
+ *      of them is a link (or not what a clean URL gives) are both real
+ *      paths resolved, so links that stay inside are still followed, and
+ *      the readlink calls of realpath are not paid on every request.
+ *----------------------------------------------------------------------
+ */
+static bool
+InsidePageDir(const char *pagedir, const char *path, bool lastIsPlain)
+{
+    size_t      dirLen = strlen(pagedir);
+    bool        linkFree = true;
+    Tcl_DString ds;
+    char       *p;
+
+    Tcl_DStringInit(&ds);
+    Tcl_DStringAppend(&ds, path, -1);
+    p = Tcl_DStringValue(&ds) + dirLen;
+    while (linkFree && *p != '\0') {
+        const char *segment;
+        size_t      segmentLen;
+        char        saved;
+        struct stat st;
+
+        while (*p == '/') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        segment = p;
+        while (*p != '\0' && *p != '/') {
+            p++;
+        }
+        segmentLen = (size_t)(p - segment);
+        if ((segmentLen == 1 && segment[0] == '.')
+            || (segmentLen == 2 && segment[0] == '.' && segment[1] == '.')) {
+            /* conn.c never lets these through; do not rely on it here. */
+            linkFree = false;
+        } else if (*p == '\0' && lastIsPlain) {
+            /* The caller looked at the file already. */
+        } else {
+            /* Look at the path up to this component only. */
+            saved = *p;
+            *p = '\0';
+            linkFree = (lstat(Tcl_DStringValue(&ds), &st) == 0 && !S_ISLNK(st.st_mode));
+            *p = saved;
+        }
+    }
+    Tcl_DStringFree(&ds);
+    return linkFree || RealPathInside(pagedir, path);
+}
+
+/*
+ *----------------------------------------------------------------------
  * RunTclPage --
  *
- *      Source a .tcl page in the connection's interp.  An error is logged
- *      with its stack and answered with 500 when nothing was sent yet.
+ *      Run a .tcl page, which stPtr describes, in the connection's interp
+ *      (compiled once per interp, tclpage.c).  An error is logged with its
+ *      stack and answered with 500 when nothing was sent yet.
  *----------------------------------------------------------------------
  */
 static Ns_ReturnCode
-RunTclPage(Conn *connPtr, const char *path)
+RunTclPage(Conn *connPtr, const char *path, const struct stat *stPtr)
 {
     Ns_ReturnCode result = NS_OK;
 
-    if (Tcl_EvalFile(connPtr->interp, path) != TCL_OK) {
+    if (NsTclRunPage(connPtr->interp, path, stPtr) != TCL_OK) {
         Ns_TclLogErrorInfo(connPtr->interp, connPtr->url);
         result = NS_ERROR;
     }
@@ -165,6 +233,7 @@ NsFastpathServe(Conn *connPtr)
     bool            isGet = (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
     Tcl_DString     path;
     struct stat     st;
+    bool            found, lastIsPlain;
     Ns_ReturnCode   result;
 
     if (servPtr->pagedir == NULL || strcmp(connPtr->url, "*") == 0) {
@@ -175,7 +244,16 @@ NsFastpathServe(Conn *connPtr)
     Tcl_DStringAppend(&path, servPtr->pagedir, -1);
     Tcl_DStringAppend(&path, connPtr->url, -1);
 
-    if (stat(Tcl_DStringValue(&path), &st) == 0 && S_ISDIR(st.st_mode)) {
+    /*
+     * lstat first: a file that is no link, as most are, need not be looked
+     * at again by InsidePageDir.
+     */
+    found = (lstat(Tcl_DStringValue(&path), &st) == 0);
+    lastIsPlain = (found && !S_ISLNK(st.st_mode));
+    if (found && !lastIsPlain) {
+        found = (stat(Tcl_DStringValue(&path), &st) == 0);
+    }
+    if (found && S_ISDIR(st.st_mode)) {
         size_t urlLen = strlen(connPtr->url);
 
         if (connPtr->url[urlLen - 1] != '/') {
@@ -199,10 +277,12 @@ NsFastpathServe(Conn *connPtr)
         if (Tcl_DStringValue(&path)[Tcl_DStringLength(&path) - 1] == '/') {
             Tcl_DStringAppend(&path, "index.html", -1);
         }
+        found = (stat(Tcl_DStringValue(&path), &st) == 0);
+        lastIsPlain = false;
     }
 
-    if (stat(Tcl_DStringValue(&path), &st) != 0 || !S_ISREG(st.st_mode)
-        || !InsidePageDir(servPtr->pagedir, Tcl_DStringValue(&path))) {
+    if (!found || !S_ISREG(st.st_mode)
+        || !InsidePageDir(servPtr->pagedir, Tcl_DStringValue(&path), lastIsPlain)) {
         result = NsConnReturnNotice(connPtr, 404, "Not Found",
                                     "The requested URL was not found on this server.");
     } else {
@@ -211,7 +291,7 @@ NsFastpathServe(Conn *connPtr)
         bool        isPage = (len > 4 && strcmp(file + len - 4, ".tcl") == 0);
 
         if (isPage && servPtr->enabletclpages) {
-            result = RunTclPage(connPtr, file);
+            result = RunTclPage(connPtr, file, &st);
         } else if (isPage) {
             /* Never show the source of a page by accident. */
             result = NsConnReturnNotice(connPtr, 404, "Not Found",

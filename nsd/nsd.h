@@ -251,6 +251,10 @@ void            NsTclFreeThreadInterps(void);
 void            NsTclRunCleanup(Tcl_Interp *interp);
 Ns_ReturnCode   NsTclEvalFile(Tcl_Interp *interp, const char *path);
 
+/* tclpage.c */
+struct stat;
+int             NsTclRunPage(Tcl_Interp *interp, const char *path, const struct stat *stPtr);
+
 /* config.c */
 Ns_ReturnCode   NsConfigRead(const char *file);
 void            NsConfigSetDefault(const char *section, const char *key, const char *value);

@@ -75,6 +75,7 @@ bool
 NsQueueConn(NsServer *servPtr, Conn *connPtr)
 {
     bool queued = false;
+    bool wake = false;
 
     pthread_mutex_lock(&servPtr->lock);
     if (!servPtr->stopping && servPtr->queued < servPtr->maxconnections) {
@@ -89,10 +90,21 @@ NsQueueConn(NsServer *servPtr, Conn *connPtr)
         if (servPtr->idle < servPtr->queued && servPtr->threads < servPtr->maxthreads) {
             CreateConnThread(servPtr);
         }
-        pthread_cond_signal(&servPtr->cond);
+        /*
+         * A busy thread looks at the queue before it waits again, so only
+         * an idle one needs waking.
+         */
+        wake = (servPtr->idle > 0);
         queued = true;
     }
     pthread_mutex_unlock(&servPtr->lock);
+    if (wake) {
+        /*
+         * Signalled after the unlock: a thread woken while the lock is still
+         * held would only go back to sleep, on the mutex this time.
+         */
+        pthread_cond_signal(&servPtr->cond);
+    }
     return queued;
 }
 
@@ -116,10 +128,10 @@ ConnThread(void *arg)
     /* Create the interp before taking work, so the first request is not slow. */
     (void)NsTclConnInterp(servPtr);
 
+    pthread_mutex_lock(&servPtr->lock);
     for (;;) {
         Conn *connPtr;
 
-        pthread_mutex_lock(&servPtr->lock);
         servPtr->idle++;
         while (servPtr->queueHead == NULL && !servPtr->stopping) {
             pthread_cond_wait(&servPtr->cond, &servPtr->lock);
@@ -140,9 +152,9 @@ ConnThread(void *arg)
 
         NsConnRun(connPtr);
 
+        /* Held on into the next turn: one lock round per request, not two. */
         pthread_mutex_lock(&servPtr->lock);
         servPtr->active--;
-        pthread_mutex_unlock(&servPtr->lock);
     }
     pthread_mutex_unlock(&servPtr->lock);
 

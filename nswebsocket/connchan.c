@@ -26,6 +26,16 @@ static Tcl_HashTable   channels;                                /* name -> ConnC
 static bool            tableInit = false;
 static atomic_ulong    nextChannelId = 0;
 
+/*
+ * The names many channels have in common (server, thread, driver), each
+ * kept once with the number of channels that hold it: ten thousand
+ * WebSockets of one server would otherwise keep thirty thousand copies of
+ * a handful of strings.  namesLock is a leaf lock.
+ */
+static pthread_mutex_t namesLock = PTHREAD_MUTEX_INITIALIZER;  /* protects names */
+static Tcl_HashTable   names;                                   /* name -> holders */
+static bool            namesInit = false;
+
 /* How long a channel closing after its last bytes waits for them to go out. */
 static const Ns_Time   drainTimeout = {2, 0};
 
@@ -121,6 +131,56 @@ ConnChanEval(Tcl_Interp *interp, Tcl_Obj *scriptObj)
 
 /*
  *----------------------------------------------------------------------
+ * ConnChanNameHold, ConnChanNameRelease --
+ *
+ *      Hold a shared copy of a name, and let go of it again; the copy goes
+ *      with its last holder.
+ *
+ * Results:
+ *      ConnChanNameHold: the shared copy, equal to string and valid until
+ *      released.
+ *----------------------------------------------------------------------
+ */
+const char *
+ConnChanNameHold(const char *string)
+{
+    Tcl_HashEntry *hPtr;
+    const char    *name;
+    int            isNew;
+
+    pthread_mutex_lock(&namesLock);
+    if (!namesInit) {
+        Tcl_InitHashTable(&names, TCL_STRING_KEYS);
+        namesInit = true;
+    }
+    hPtr = Tcl_CreateHashEntry(&names, string, &isNew);
+    Tcl_SetHashValue(hPtr, (void *)((uintptr_t)Tcl_GetHashValue(hPtr) + 1));
+    name = Tcl_GetHashKey(&names, hPtr);
+    pthread_mutex_unlock(&namesLock);
+    return name;
+}
+
+void
+ConnChanNameRelease(const char *name)
+{
+    Tcl_HashEntry *hPtr;
+
+    pthread_mutex_lock(&namesLock);
+    hPtr = Tcl_FindHashEntry(&names, name);
+    if (hPtr != NULL) {
+        uintptr_t holders = (uintptr_t)Tcl_GetHashValue(hPtr) - 1;
+
+        if (holders == 0) {
+            Tcl_DeleteHashEntry(hPtr);
+        } else {
+            Tcl_SetHashValue(hPtr, (void *)holders);
+        }
+    }
+    pthread_mutex_unlock(&namesLock);
+}
+
+/*
+ *----------------------------------------------------------------------
  * ConnChanCreate --
  *
  *      Make a channel for a socket the caller hands over, and enter it in
@@ -141,10 +201,11 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     memset(chanPtr, 0, sizeof(ConnChan));
     snprintf(chanPtr->name, sizeof(chanPtr->name), "conn%lu",
              atomic_fetch_add(&nextChannelId, 1));
-    chanPtr->server = ns_strdup(server);
-    chanPtr->threadName = ns_strdup(Ns_ThreadGetName());
+    chanPtr->server = ConnChanNameHold(server);
+    chanPtr->threadName = ConnChanNameHold(Ns_ThreadGetName());
     /* The driver's module name ("http"), as NaviServer's list and status show it. */
-    chanPtr->driverName = ns_strdup(sockPtr != NULL ? sockPtr->driver->moduleName : "nssock");
+    chanPtr->driverName = ConnChanNameHold(sockPtr != NULL ? sockPtr->driver->moduleName
+                                                           : "nssock");
     snprintf(chanPtr->peer, sizeof(chanPtr->peer), "%s", peer != NULL ? peer : "");
     if (startPtr != NULL) {
         chanPtr->start = *startPtr;
@@ -223,9 +284,9 @@ ConnChanRelease(ConnChan *chanPtr)
         close(chanPtr->listenFd);
     }
     pthread_mutex_destroy(&chanPtr->lock);
-    ckfree(chanPtr->server);
-    ckfree(chanPtr->threadName);
-    ckfree(chanPtr->driverName);
+    ConnChanNameRelease(chanPtr->server);
+    ConnChanNameRelease(chanPtr->threadName);
+    ConnChanNameRelease(chanPtr->driverName);
     ckfree(chanPtr->clientData);
     ConnChanDropQueue(chanPtr);
     ckfree(chanPtr->queue);

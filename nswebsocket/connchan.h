@@ -51,9 +51,9 @@ typedef enum {
 
 typedef struct ConnChan {
     char             name[32];      /* "conn7", never reused */
-    char            *server;        /* virtual server it belongs to */
-    char            *threadName;    /* thread that created it */
-    char            *driverName;    /* "nssock", "nsssl" */
+    const char      *server;        /* virtual server it belongs to (a shared name) */
+    const char      *threadName;    /* thread that created it (a shared name) */
+    const char      *driverName;    /* "http", "https": driver module (a shared name) */
     char             peer[64];      /* remote address */
     Ns_Time          start;         /* start of the request, or creation */
     char            *clientData;    /* from ns_conn clientdata at detach */
@@ -96,6 +96,8 @@ typedef struct ConnChan {
 
 /* connchan.c */
 void        ConnChanConfigure(const char *server);
+const char *ConnChanNameHold(const char *string);
+void        ConnChanNameRelease(const char *name);
 int         ConnChanEval(Tcl_Interp *interp, Tcl_Obj *scriptObj);
 ConnChan   *ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer,
                            const Ns_Time *startPtr, const char *clientData);

@@ -875,8 +875,8 @@ ConnChanListenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc
 
             chanPtr->listenFd = fd;
             chanPtr->listenDriver = driver;
-            ckfree(chanPtr->driverName);
-            chanPtr->driverName = ns_strdup(driver->moduleName);
+            ConnChanNameRelease(chanPtr->driverName);
+            chanPtr->driverName = ConnChanNameHold(driver->moduleName);
             ConnChanStartListening(chanPtr, script);
             Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("channel", -1),
                            Tcl_NewStringObj(chanPtr->name, -1));

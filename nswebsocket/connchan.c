@@ -26,6 +26,9 @@ static Tcl_HashTable   channels;                                /* name -> ConnC
 static bool            tableInit = false;
 static atomic_ulong    nextChannelId = 0;
 
+/* The longest peer text a channel shows (a listening channel's address). */
+#define PEER_MAX 63
+
 /*
  * The names many channels have in common (server, thread, driver), each
  * kept once with the number of channels that hold it: ten thousand
@@ -206,7 +209,17 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     /* The driver's module name ("http"), as NaviServer's list and status show it. */
     chanPtr->driverName = ConnChanNameHold(sockPtr != NULL ? sockPtr->driver->moduleName
                                                            : "nssock");
-    snprintf(chanPtr->peer, sizeof(chanPtr->peer), "%s", peer != NULL ? peer : "");
+    if (peer == NULL) {
+        peer = "";
+    }
+    if (sockPtr == NULL || strcmp(peer, sockPtr->peer) != 0) {
+        /* At most PEER_MAX bytes, as ns_connchan list has always shown it. */
+        size_t len = strlen(peer);
+
+        len = (len > PEER_MAX) ? PEER_MAX : len;
+        chanPtr->address = memcpy(ckalloc(len + 1), peer, len);
+        chanPtr->address[len] = '\0';
+    }
     if (startPtr != NULL) {
         chanPtr->start = *startPtr;
     } else {
@@ -288,6 +301,7 @@ ConnChanRelease(ConnChan *chanPtr)
     ConnChanNameRelease(chanPtr->threadName);
     ConnChanNameRelease(chanPtr->driverName);
     ckfree(chanPtr->clientData);
+    ckfree(chanPtr->address);
     ConnChanDropQueue(chanPtr);
     ckfree(chanPtr->queue);
     if (chanPtr->wsPtr != NULL) {
@@ -297,6 +311,24 @@ ConnChanRelease(ConnChan *chanPtr)
     WsFrameReaderFree(&chanPtr->reader);
     ckfree(chanPtr->script);
     ckfree(chanPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanPeer --
+ *
+ *      The channel's peer as text: the sock's own, kept there only once.
+ *      The sock stays until the channel is freed, so no lock is needed.
+ *
+ * Results:
+ *      The remote address, a listening channel's address, or "".
+ *----------------------------------------------------------------------
+ */
+const char *
+ConnChanPeer(const ConnChan *chanPtr)
+{
+    return (chanPtr->address != NULL) ? chanPtr->address
+         : (chanPtr->sockPtr != NULL) ? chanPtr->sockPtr->peer : "";
 }
 
 /*
@@ -979,7 +1011,7 @@ ListEntry(const ConnChan *chanPtr)
     Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->threadName, -1));
     Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(Tcl_DStringValue(&ds), -1));
     Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->driverName, -1));
-    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->peer, -1));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(ConnChanPeer(chanPtr), -1));
     Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->sent));
     Tcl_ListObjAppendElement(NULL, entryObj,
                              Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->received));
@@ -1044,7 +1076,7 @@ ConnChanStatus(ConnChan *chanPtr)
     PUT("fragments", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->reader.fragmentsLen));
     PUT("framebuffer",
         Tcl_NewWideIntObj((Tcl_WideInt)WsFrameReaderPending(&chanPtr->reader)));
-    PUT("peer", Tcl_NewStringObj(chanPtr->peer, -1));
+    PUT("peer", Tcl_NewStringObj(ConnChanPeer(chanPtr), -1));
     PUT("received", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->received));
     PUT("sendbuffer", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->queued));
     PUT("sent", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->sent));

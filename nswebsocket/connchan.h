@@ -54,7 +54,9 @@ typedef struct ConnChan {
     const char      *server;        /* virtual server it belongs to (a shared name) */
     const char      *threadName;    /* thread that created it (a shared name) */
     const char      *driverName;    /* "http", "https": driver module (a shared name) */
-    char             peer[64];      /* remote address */
+    char            *address;       /* the peer as given when that is not the sock's
+                                     * own text (a listening channel's address), else
+                                     * NULL: ConnChanPeer */
     Ns_Time          start;         /* start of the request, or creation */
     char            *clientData;    /* from ns_conn clientdata at detach */
     atomic_int       refCount;      /* table + callers + the event */
@@ -103,6 +105,7 @@ ConnChan   *ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *pee
                            const Ns_Time *startPtr, const char *clientData);
 ConnChan   *ConnChanGet(const char *server, const char *name);   /* referenced, or NULL */
 void        ConnChanRelease(ConnChan *chanPtr);
+const char *ConnChanPeer(const ConnChan *chanPtr);
 void        ConnChanClose(ConnChan *chanPtr);
 Tcl_Obj    *ConnChanList(const char *server);
 Tcl_Obj    *ConnChanStatus(ConnChan *chanPtr);

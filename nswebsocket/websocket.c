@@ -507,7 +507,7 @@ OnError(void *arg, int code, const char *reason)
 
     if (Active(chanPtr)) {
         Ns_Log(Notice, "websocket %s: protocol error from %s: %s (closing with %d)",
-               chanPtr->name, chanPtr->peer, reason, code);
+               chanPtr->name, ConnChanPeer(chanPtr), reason, code);
         Fail(chanPtr, code, reason);
     }
 }
@@ -765,7 +765,7 @@ WsSlowConsumer(ConnChan *chanPtr)
     pthread_mutex_unlock(&chanPtr->lock);
     if (first) {
         Ns_Log(Warning, "websocket %s (%s): slow consumer, over %zu bytes queued: %s",
-               chanPtr->name, chanPtr->peer, wsPtr->sendLimit,
+               chanPtr->name, ConnChanPeer(chanPtr), wsPtr->sendLimit,
                wsPtr->slowPolicy == WS_SLOW_CLOSE ? "closing with 1008" : "skipping messages");
         if (wsPtr->slowPolicy == WS_SLOW_CLOSE) {
             /*

@@ -231,7 +231,6 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     chanPtr->timeout.sec = chanPtr->recvTimeout.sec = chanPtr->sendTimeout.sec = -1;
     atomic_init(&chanPtr->refCount, 2);
     pthread_mutex_init(&chanPtr->lock, NULL);
-    Tcl_DStringInit(&chanPtr->subscriptions);
     WsFrameReaderInit(&chanPtr->reader);
 
     pthread_mutex_lock(&tableLock);
@@ -307,7 +306,7 @@ ConnChanRelease(ConnChan *chanPtr)
     if (chanPtr->wsPtr != NULL) {
         WsChannelFree(chanPtr->wsPtr);
     }
-    Tcl_DStringFree(&chanPtr->subscriptions);
+    free(chanPtr->subscriptions);
     WsFrameReaderFree(&chanPtr->reader);
     ckfree(chanPtr->script);
     ckfree(chanPtr);

@@ -92,8 +92,16 @@ typedef struct ConnChan {
     bool             corkPending;   /* queued while corked: the event thread flushes it */
     bool             wsReading;     /* a WebSocket read by the event thread */
     struct WsChannel *wsPtr;        /* WebSocket state, or NULL */
-    Tcl_DString      subscriptions; /* WebSocket subscription names, NUL-separated;
-                                     * protected by subsLock (wsmulticast.c) */
+    /*
+     * WebSocket subscriptions, protected by subsLock (wsmulticast.c).  Every
+     * server-side WebSocket is in the hidden "all", so that one is a flag
+     * and costs no memory; the names of any others are allocated when the
+     * first is added.
+     */
+    bool             inAll;         /* in the hidden subscription "all" */
+    char            *subscriptions; /* the other names, each ending with NUL
+                                     * (malloc'd), or NULL */
+    size_t           subscriptionsLen; /* bytes of them */
 } ConnChan;
 
 /* connchan.c */

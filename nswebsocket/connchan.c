@@ -231,7 +231,6 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     chanPtr->timeout.sec = chanPtr->recvTimeout.sec = chanPtr->sendTimeout.sec = -1;
     atomic_init(&chanPtr->refCount, 2);
     pthread_mutex_init(&chanPtr->lock, NULL);
-    WsFrameReaderInit(&chanPtr->reader);
 
     pthread_mutex_lock(&tableLock);
     if (!tableInit) {
@@ -307,7 +306,10 @@ ConnChanRelease(ConnChan *chanPtr)
         WsChannelFree(chanPtr->wsPtr);
     }
     free(chanPtr->subscriptions);
-    WsFrameReaderFree(&chanPtr->reader);
+    if (chanPtr->readerPtr != NULL) {
+        WsFrameReaderFree(chanPtr->readerPtr);
+        free(chanPtr->readerPtr);
+    }
     ckfree(chanPtr->script);
     ckfree(chanPtr);
 }
@@ -328,6 +330,34 @@ ConnChanPeer(const ConnChan *chanPtr)
 {
     return (chanPtr->address != NULL) ? chanPtr->address
          : (chanPtr->sockPtr != NULL) ? chanPtr->sockPtr->peer : "";
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanReader, ConnChanKept --
+ *
+ *      The channel's reader, made when first needed: most channels, idle
+ *      WebSockets among them, never keep a byte.  The bytes it keeps (none
+ *      without a reader).  Called with the channel's lock held.
+ *----------------------------------------------------------------------
+ */
+WsFrameReader *
+ConnChanReader(ConnChan *chanPtr)
+{
+    if (chanPtr->readerPtr == NULL) {
+        chanPtr->readerPtr = malloc(sizeof(WsFrameReader));
+        if (chanPtr->readerPtr == NULL) {
+            Tcl_Panic("ns_connchan: unable to allocate %zu bytes", sizeof(WsFrameReader));
+        }
+        WsFrameReaderInit(chanPtr->readerPtr);
+    }
+    return chanPtr->readerPtr;
+}
+
+size_t
+ConnChanKept(const ConnChan *chanPtr)
+{
+    return (chanPtr->readerPtr != NULL) ? WsFrameReaderPending(chanPtr->readerPtr) : 0;
 }
 
 /*
@@ -588,7 +618,7 @@ ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
     snprintf(chanPtr->whenString, sizeof(chanPtr->whenString), "%s", whenString);
     chanPtr->suspended = false;
     chanPtr->callbackGen++;
-    pending = (WsFrameReaderPending(&chanPtr->reader) > 0 && (when & NS_EV_READ) != 0);
+    pending = (ConnChanKept(chanPtr) > 0 && (when & NS_EV_READ) != 0);
     pthread_mutex_unlock(&chanPtr->lock);
     ConnChanUpdateEvent(chanPtr);
     if (pending) {
@@ -863,7 +893,7 @@ HasInput(ConnChan *chanPtr)
 
     pthread_mutex_lock(&chanPtr->lock);
     if (!chanPtr->closed && chanPtr->sockPtr != NULL && chanPtr->sockPtr->tls != NULL
-        && WsFrameReaderPending(&chanPtr->reader) == 0 && !chanPtr->eof) {
+        && ConnChanKept(chanPtr) == 0 && !chanPtr->eof) {
         Tcl_DString ds;
         size_t      n = 0;
         Ns_IoStatus status;
@@ -872,7 +902,7 @@ HasInput(ConnChan *chanPtr)
         Tcl_DStringSetLength(&ds, CONNCHAN_READ_CHUNK);
         status = Ns_SockRecv(chanPtr->sockPtr, Tcl_DStringValue(&ds), CONNCHAN_READ_CHUNK, &n);
         if (status == NS_IO_OK) {
-            WsFrameReaderAppend(&chanPtr->reader, Tcl_DStringValue(&ds), n);
+            WsFrameReaderAppend(ConnChanReader(chanPtr), Tcl_DStringValue(&ds), n);
             chanPtr->received += n;
         } else if (status == NS_IO_EOF) {
             chanPtr->eof = true;
@@ -1072,9 +1102,9 @@ ConnChanStatus(ConnChan *chanPtr)
     pthread_mutex_lock(&chanPtr->lock);
     Ns_TimeToString(&chanPtr->start, &ds);
     PUT("driver", Tcl_NewStringObj(chanPtr->driverName, -1));
-    PUT("fragments", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->reader.fragmentsLen));
-    PUT("framebuffer",
-        Tcl_NewWideIntObj((Tcl_WideInt)WsFrameReaderPending(&chanPtr->reader)));
+    PUT("fragments", Tcl_NewWideIntObj((Tcl_WideInt)(chanPtr->readerPtr != NULL
+                                                     ? chanPtr->readerPtr->fragmentsLen : 0)));
+    PUT("framebuffer", Tcl_NewWideIntObj((Tcl_WideInt)ConnChanKept(chanPtr)));
     PUT("peer", Tcl_NewStringObj(ConnChanPeer(chanPtr), -1));
     PUT("received", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->received));
     PUT("sendbuffer", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->queued));

@@ -74,8 +74,9 @@ typedef struct ConnChan {
     size_t           queued;        /* bytes queued */
     uint64_t         sent;          /* bytes handed to the kernel */
     uint64_t         received;      /* bytes read */
-    WsFrameReader    reader;        /* bytes read but not returned (detach leftover,
-                                     * frames), and an unfinished fragmented message */
+    WsFrameReader   *readerPtr;     /* bytes read but not returned (detach leftover,
+                                     * frames), and an unfinished fragmented message;
+                                     * NULL until needed (ConnChanReader) */
     bool             eof;           /* the peer closed its side */
     int              debugLevel;
     /* The callback (ns_connchan callback). */
@@ -114,6 +115,8 @@ ConnChan   *ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *pee
 ConnChan   *ConnChanGet(const char *server, const char *name);   /* referenced, or NULL */
 void        ConnChanRelease(ConnChan *chanPtr);
 const char *ConnChanPeer(const ConnChan *chanPtr);
+WsFrameReader *ConnChanReader(ConnChan *chanPtr);
+size_t      ConnChanKept(const ConnChan *chanPtr);
 void        ConnChanClose(ConnChan *chanPtr);
 Tcl_Obj    *ConnChanList(const char *server);
 Tcl_Obj    *ConnChanStatus(ConnChan *chanPtr);

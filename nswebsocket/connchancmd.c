@@ -448,7 +448,7 @@ ReadFrame(Tcl_Interp *interp, ConnChan *chanPtr)
     int          result;
 
     pthread_mutex_lock(&chanPtr->lock);
-    ready = WsFrameReaderReady(&chanPtr->reader, maxMessage);
+    ready = WsFrameReaderReady(ConnChanReader(chanPtr), maxMessage);
     pthread_mutex_unlock(&chanPtr->lock);
 
     Tcl_DStringInit(&ds);
@@ -457,7 +457,7 @@ ReadFrame(Tcl_Interp *interp, ConnChan *chanPtr)
         result = TCL_ERROR;
     } else {
         pthread_mutex_lock(&chanPtr->lock);
-        result = WsFrameReaderNext(interp, &chanPtr->reader, Tcl_DStringValue(&ds),
+        result = WsFrameReaderNext(interp, ConnChanReader(chanPtr), Tcl_DStringValue(&ds),
                                    (size_t)Tcl_DStringLength(&ds), chanPtr->eof, maxMessage);
         pthread_mutex_unlock(&chanPtr->lock);
     }

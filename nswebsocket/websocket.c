@@ -114,6 +114,7 @@ WsChannelStart(ConnChan *chanPtr)
 {
     const WsChannel *wsPtr = chanPtr->wsPtr;
     Ns_Time          tick = {-1, 0};
+    bool             kept;
 
     if (IsSet(&wsPtr->idleTimeout)) {
         tick = wsPtr->idleTimeout;
@@ -125,10 +126,11 @@ WsChannelStart(ConnChan *chanPtr)
     pthread_mutex_lock(&chanPtr->lock);
     chanPtr->timeout = tick;
     chanPtr->wsReading = true;
+    /* Frames that came with the upgrade request are not seen by epoll. */
+    kept = (ConnChanKept(chanPtr) > 0);
     pthread_mutex_unlock(&chanPtr->lock);
     ConnChanUpdateEvent(chanPtr);
-    /* Frames that came with the upgrade request are not seen by epoll. */
-    if (WsFrameReaderPending(&chanPtr->reader) > 0) {
+    if (kept) {
         ConnChanScheduleRead(chanPtr);
     }
 }

@@ -187,7 +187,10 @@ ConnChanNameRelease(const char *name)
  * ConnChanCreate --
  *
  *      Make a channel for a socket the caller hands over, and enter it in
- *      the table under a fresh name.
+ *      the table under a fresh name.  A channel may live for days with
+ *      thousands of others, so it comes from malloc, which rounds to 16
+ *      bytes, not from Tcl's allocator, which rounds up to a power of two
+ *      and keeps freed blocks in per-thread caches.
  *
  * Results:
  *      The channel, with one reference for the caller (release it).
@@ -197,11 +200,13 @@ ConnChan *
 ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_Time *startPtr,
                const char *clientData)
 {
-    ConnChan      *chanPtr = ckalloc(sizeof(ConnChan));
+    ConnChan      *chanPtr = calloc(1, sizeof(ConnChan));
     Tcl_HashEntry *hPtr;
     int            isNew;
 
-    memset(chanPtr, 0, sizeof(ConnChan));
+    if (chanPtr == NULL) {
+        Tcl_Panic("ns_connchan: unable to allocate %zu bytes", sizeof(ConnChan));
+    }
     snprintf(chanPtr->name, sizeof(chanPtr->name), "conn%lu",
              atomic_fetch_add(&nextChannelId, 1));
     chanPtr->server = ConnChanNameHold(server);
@@ -311,7 +316,7 @@ ConnChanRelease(ConnChan *chanPtr)
         free(chanPtr->readerPtr);
     }
     ckfree(chanPtr->script);
-    ckfree(chanPtr);
+    free(chanPtr);
 }
 
 /*

@@ -67,6 +67,8 @@ typedef struct ConnChan {
     Ns_Sock         *sockPtr;       /* NULL once closed */
     bool             closed;
     bool             writesShut;    /* only a CHAN_WRITE_LAST message may be written */
+    bool             eof;           /* the peer closed its side */
+    int              debugLevel;
     struct ChanQueueEntry *queue;   /* ring of bytes not yet taken by the kernel */
     size_t           queueHead;     /* first entry */
     size_t           queueCount;    /* entries in use */
@@ -77,22 +79,20 @@ typedef struct ConnChan {
     WsFrameReader   *readerPtr;     /* bytes read but not returned (detach leftover,
                                      * frames), and an unfinished fragmented message;
                                      * NULL until needed (ConnChanReader) */
-    bool             eof;           /* the peer closed its side */
-    int              debugLevel;
     /* The callback (ns_connchan callback). */
     char            *script;        /* NULL when none */
     unsigned int     when;          /* NS_EV_READ | NS_EV_WRITE | NS_EV_ERROR | NS_EV_EXIT */
-    char             whenString[8]; /* as given: "rw" ... */
-    bool             suspended;     /* the callback returned 2 */
     unsigned int     callbackGen;   /* counts ns_connchan callback calls */
+    char             whenString[8]; /* as given: "rw" ... */
     Ns_Time          timeout;       /* -timeout, sec < 0: none */
     Ns_Time          recvTimeout;   /* -receivetimeout, sec < 0: none */
     Ns_Time          sendTimeout;   /* -sendtimeout, sec < 0: none */
     Ns_Event        *event;         /* NULL until a callback or a pending send needs one */
+    struct WsChannel *wsPtr;        /* WebSocket state, or NULL */
+    bool             suspended;     /* the callback returned 2 */
     bool             closeWhenDrained; /* close as soon as the queue is empty */
     bool             corkPending;   /* queued while corked: the event thread flushes it */
     bool             wsReading;     /* a WebSocket read by the event thread */
-    struct WsChannel *wsPtr;        /* WebSocket state, or NULL */
     /*
      * WebSocket subscriptions, protected by subsLock (wsmulticast.c).  Every
      * server-side WebSocket is in the hidden "all", so that one is a flag

@@ -61,7 +61,10 @@ WsChannelCreate(ConnChan *chanPtr, bool isServer)
     wsPtr->sendLimit = wsConfig.sendLimit;
     wsPtr->slowPolicy = wsConfig.slowPolicy;
     Ns_GetMonotonicTime(&wsPtr->lastReceive);
-    Tcl_DStringInit(&wsPtr->pending);
+    if (!isServer) {
+        wsPtr->pendingPtr = ckalloc(sizeof(Tcl_DString));
+        Tcl_DStringInit(wsPtr->pendingPtr);
+    }
     pthread_mutex_lock(&chanPtr->lock);
     chanPtr->wsPtr = wsPtr;
     pthread_mutex_unlock(&chanPtr->lock);
@@ -84,7 +87,10 @@ WsChannelFree(WsChannel *wsPtr)
     ckfree(wsPtr->onClose);
     ckfree(wsPtr->onError);
     ckfree(wsPtr->protocol);
-    Tcl_DStringFree(&wsPtr->pending);
+    if (wsPtr->pendingPtr != NULL) {
+        Tcl_DStringFree(wsPtr->pendingPtr);
+        ckfree(wsPtr->pendingPtr);
+    }
     ckfree(wsPtr);
 }
 
@@ -444,9 +450,9 @@ OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len)
         /* ws::client::receive takes these: opcode, 8-byte length, payload. */
         uint64_t n = len;
 
-        Tcl_DStringAppend(&wsPtr->pending, (const char *)&(uint8_t){(uint8_t)opcode}, 1);
-        Tcl_DStringAppend(&wsPtr->pending, (const char *)&n, sizeof(n));
-        Tcl_DStringAppend(&wsPtr->pending, (const char *)data, (int)len);
+        Tcl_DStringAppend(wsPtr->pendingPtr, (const char *)&(uint8_t){(uint8_t)opcode}, 1);
+        Tcl_DStringAppend(wsPtr->pendingPtr, (const char *)&n, sizeof(n));
+        Tcl_DStringAppend(wsPtr->pendingPtr, (const char *)data, (int)len);
         return;
     }
     if (wsPtr->callback == NULL && wsPtr->onMessage == NULL) {

@@ -67,7 +67,7 @@ typedef struct WsChannel {
     uint64_t      closeSentMark; /* bytes sent at the last closing tick */
     bool          lingering;     /* our side is shut: reading until the peer ends */
     /* Client side (ws::client::receive): messages not yet taken. */
-    Tcl_DString   pending;       /* length-prefixed messages */
+    Tcl_DString  *pendingPtr;    /* length-prefixed messages; NULL on the server side */
 } WsChannel;
 
 extern WsConfig wsConfig;

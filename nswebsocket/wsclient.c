@@ -353,8 +353,8 @@ WsClientSendObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 static bool
 PopMessage(WsChannel *wsPtr, Tcl_Obj **msgObjPtr)
 {
-    const char *buf = Tcl_DStringValue(&wsPtr->pending);
-    int         len = Tcl_DStringLength(&wsPtr->pending);
+    const char *buf = Tcl_DStringValue(wsPtr->pendingPtr);
+    int         len = Tcl_DStringLength(wsPtr->pendingPtr);
     uint64_t    n;
     size_t      used;
 
@@ -368,8 +368,8 @@ PopMessage(WsChannel *wsPtr, Tcl_Obj **msgObjPtr)
         *msgObjPtr = Tcl_NewByteArrayObj((const unsigned char *)buf + 9, (int)n);
     }
     used = 9 + (size_t)n;
-    memmove(Tcl_DStringValue(&wsPtr->pending), buf + used, (size_t)len - used);
-    Tcl_DStringSetLength(&wsPtr->pending, len - (int)used);
+    memmove(Tcl_DStringValue(wsPtr->pendingPtr), buf + used, (size_t)len - used);
+    Tcl_DStringSetLength(wsPtr->pendingPtr, len - (int)used);
     return true;
 }
 

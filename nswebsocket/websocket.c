@@ -36,22 +36,26 @@ static const WsParserCallbacks parserCallbacks;
  *----------------------------------------------------------------------
  * WsChannelCreate --
  *
- *      Put a channel into WebSocket mode with the module's defaults.
+ *      Put a channel into WebSocket mode with the module's defaults.  The
+ *      state lives as long as the channel, and comes from malloc as the
+ *      channel does (see ConnChanCreate).
  *
  * Results:
  *      The WebSocket state (owned by the channel), or NULL when memory
- *      for the parser is not there.
+ *      for it or its parser is not there.
  *----------------------------------------------------------------------
  */
 WsChannel *
 WsChannelCreate(ConnChan *chanPtr, bool isServer)
 {
-    WsChannel *wsPtr = ckalloc(sizeof(WsChannel));
+    WsChannel *wsPtr = calloc(1, sizeof(WsChannel));
 
-    memset(wsPtr, 0, sizeof(WsChannel));
+    if (wsPtr == NULL) {
+        return NULL;
+    }
     wsPtr->parserPtr = WsParserCreate(isServer, wsConfig.maxMessage);
     if (wsPtr->parserPtr == NULL) {
-        ckfree(wsPtr);
+        free(wsPtr);
         return NULL;
     }
     wsPtr->isServer = isServer;
@@ -91,7 +95,7 @@ WsChannelFree(WsChannel *wsPtr)
         Tcl_DStringFree(wsPtr->pendingPtr);
         ckfree(wsPtr->pendingPtr);
     }
-    ckfree(wsPtr);
+    free(wsPtr);
 }
 
 /*

@@ -175,7 +175,7 @@ struct WsParser {
     bool          expectMasked;     /* server side: client frames must be masked */
     uint64_t      maxMessageSize;   /* effective limit, never above MSG_HARD_LIMIT */
     uint8_t       hdrBuf[WS_MAX_HEADER_LENGTH]; /* a header split across feeds */
-    size_t        hdrLen;           /* bytes of it in hdrBuf */
+    uint8_t       hdrLen;           /* bytes of it in hdrBuf */
     WsFrameHeader hdr;              /* the frame whose payload is being read */
     uint64_t      payloadDone;      /* bytes of its payload consumed so far */
     unsigned int  msgOpcode;        /* WS_OP_TEXT or _BINARY while a message is in
@@ -184,9 +184,15 @@ struct WsParser {
     uint8_t      *msgBuf;           /* the message so far (malloc'd), or NULL */
     size_t        msgLen;           /* bytes in msgBuf */
     size_t        msgCapacity;      /* size of msgBuf */
-    uint8_t       ctrlBuf[WS_MAX_CONTROL_PAYLOAD]; /* a control frame split across feeds;
-                                                    * also a valid address for empty data */
+    uint8_t      *ctrlBuf;          /* a control frame split across feeds (malloc'd,
+                                     * WS_MAX_CONTROL_PAYLOAD bytes), or NULL */
 };
+
+/*
+ * A valid address for an empty payload.  Nothing is ever written to it:
+ * callbacks get it with a length of 0.
+ */
+static uint8_t emptyPayload[1];
 
 static void StartFrame(WsParser *parserPtr, const WsParserCallbacks *cbPtr, void *arg);
 static size_t ReadHeader(WsParser *parserPtr, const uint8_t *data, size_t len,
@@ -623,6 +629,7 @@ WsParserDestroy(WsParser *parserPtr)
 {
     if (parserPtr != NULL) {
         FreeMessageBuffer(parserPtr);
+        free(parserPtr->ctrlBuf);
         free(parserPtr);
     }
 }
@@ -823,11 +830,10 @@ StartFrame(WsParser *parserPtr, const WsParserCallbacks *cbPtr, void *arg)
     parserPtr->payloadDone = 0;
     parserPtr->state = PARSE_PAYLOAD;
     if (hdrPtr->payloadLength == 0) {
-        /* ctrlBuf only serves as a valid address for the empty payload. */
         if (IS_CONTROL(hdrPtr->opcode)) {
-            ReadControlPayload(parserPtr, parserPtr->ctrlBuf, 0, cbPtr, arg);
+            ReadControlPayload(parserPtr, emptyPayload, 0, cbPtr, arg);
         } else {
-            ReadDataPayload(parserPtr, parserPtr->ctrlBuf, 0, cbPtr, arg);
+            ReadDataPayload(parserPtr, emptyPayload, 0, cbPtr, arg);
         }
     }
 }
@@ -943,13 +949,16 @@ EndMessage(WsParser *parserPtr, uint8_t *data, size_t len, const WsParserCallbac
  *
  *      Take what data[0..len) holds of the current control frame's
  *      payload.  A payload wholly in data is used in place, a split one
- *      is gathered in ctrlBuf.
+ *      is gathered in ctrlBuf.  That buffer exists only while such a
+ *      frame is being gathered: most connections never see one, and an
+ *      idle one should not keep it.
  *
  * Results:
  *      Bytes consumed.
  *
  * Side effects:
- *      Finishes the frame when its payload is complete (see EndControl).
+ *      Finishes the frame when its payload is complete (see EndControl);
+ *      allocates and frees ctrlBuf, or fails the stream without memory.
  *
  *----------------------------------------------------------------------
  */
@@ -970,10 +979,21 @@ ReadControlPayload(WsParser *parserPtr, uint8_t *data, size_t len,
         EndControl(parserPtr, data, chunk, cbPtr, arg);
         return chunk;
     }
+    if (parserPtr->ctrlBuf == NULL) {
+        parserPtr->ctrlBuf = (uint8_t *)malloc(WS_MAX_CONTROL_PAYLOAD);
+        if (parserPtr->ctrlBuf == NULL) {
+            Fail(parserPtr, WS_CLOSE_INTERNAL_ERROR, "out of memory", cbPtr, arg);
+            return chunk;
+        }
+    }
     memcpy(parserPtr->ctrlBuf + done, data, chunk);
     parserPtr->payloadDone += chunk;
     if (parserPtr->payloadDone == hdrPtr->payloadLength) {
-        EndControl(parserPtr, parserPtr->ctrlBuf, (size_t)hdrPtr->payloadLength, cbPtr, arg);
+        uint8_t *payload = parserPtr->ctrlBuf;
+
+        parserPtr->ctrlBuf = NULL;
+        EndControl(parserPtr, payload, (size_t)hdrPtr->payloadLength, cbPtr, arg);
+        free(payload);
     }
     return chunk;
 }
@@ -1034,7 +1054,7 @@ EndControl(WsParser *parserPtr, uint8_t *payload, size_t len, const WsParserCall
         parserPtr->state = PARSE_DONE;
         FreeMessageBuffer(parserPtr);
         if (cbPtr->close != NULL) {
-            cbPtr->close(arg, code, len > 2 ? payload + 2 : parserPtr->ctrlBuf,
+            cbPtr->close(arg, code, len > 2 ? payload + 2 : emptyPayload,
                          len > 2 ? len - 2 : 0);
         }
         break;

@@ -239,7 +239,7 @@ typedef enum {
     NS_IO_WANT_READ,     /* would block until readable */
     NS_IO_WANT_WRITE,    /* would block until writable */
     NS_IO_EOF,           /* orderly end of stream */
-    NS_IO_ERROR          /* errno or TLS reason in sock->errorMsg */
+    NS_IO_ERROR          /* errno or TLS reason: Ns_SockErrorString */
 } Ns_IoStatus;
 
 typedef struct Ns_Driver Ns_Driver;
@@ -252,7 +252,9 @@ typedef struct Ns_Sock {
     char       peer[64];                /* remote address as text, no brackets */
     int        peerPort;                /* remote port */
     int        errnum;                  /* errno of the last NS_IO_ERROR, 0 for TLS */
-    char       errorMsg[160];           /* text of the last NS_IO_ERROR */
+    char      *errorMsg;                /* text of the last NS_IO_ERROR without an errno
+                                         * (TLS), owned by the sock; else NULL.  Read
+                                         * either with Ns_SockErrorString */
 } Ns_Sock;
 
 typedef struct Ns_DriverProcs {
@@ -338,6 +340,8 @@ NS_EXPORT Ns_IoStatus Ns_SockHandshake(Ns_Sock *sockPtr);
 NS_EXPORT void     Ns_SockDestroy(Ns_Sock *sockPtr);
 /* Describe sockPtr's last NS_IO_ERROR in *errPtr. */
 NS_EXPORT void     Ns_SockGetError(const Ns_Sock *sockPtr, Ns_SockError *errPtr);
+/* The text of sockPtr's last NS_IO_ERROR ("Connection reset by peer"), "" when none. */
+NS_EXPORT const char *Ns_SockErrorString(const Ns_Sock *sockPtr);
 NS_EXPORT Ns_IoStatus Ns_SockRecv(Ns_Sock *sockPtr, void *buf, size_t len, size_t *nPtr);
 NS_EXPORT Ns_IoStatus Ns_SockSend(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt,
                                   size_t *nPtr);

@@ -419,7 +419,7 @@ ConnSend(Conn *connPtr, const struct iovec *iov, int iovcnt)
     if (status != NS_OK) {
         Ns_Log(Notice, "conn %" PRIuPTR ": send to %s failed: %s", connPtr->id,
                connPtr->sockPtr->base.peer,
-               status == NS_TIMEOUT ? "timeout" : connPtr->sockPtr->base.errorMsg);
+               status == NS_TIMEOUT ? "timeout" : Ns_SockErrorString(&connPtr->sockPtr->base));
         connPtr->keepAlive = false;
     }
     return status;

@@ -323,6 +323,7 @@ NsSockRelease(Sock *sockPtr)
         Ns_SockClose(&sockPtr->base);
     }
     NsSockForget(sockPtr->drvPtr);
+    NsSockClearError(&sockPtr->base);
     ckfree(sockPtr->buf);
     ckfree(sockPtr);
 }
@@ -515,6 +516,7 @@ SockAccept(Driver *drvPtr)
         if (status != NS_IO_OK) {
             int errnum = sockPtr->base.errnum;
 
+            NsSockClearError(&sockPtr->base);
             ckfree(sockPtr);
             if (status == NS_IO_ERROR && (errnum == EMFILE || errnum == ENFILE)) {
                 if (!drvPtr->refusing) {
@@ -584,7 +586,7 @@ SockRead(Driver *drvPtr, Sock *sockPtr)
             return;
         } else {
             Ns_Log(Debug, "%s: handshake with %s failed: %s", drvPtr->base.moduleName,
-                   sockPtr->base.peer, sockPtr->base.errorMsg);
+                   sockPtr->base.peer, Ns_SockErrorString(&sockPtr->base));
             SockCloseInDriver(drvPtr, sockPtr);
             return;
         }

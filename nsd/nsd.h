@@ -196,6 +196,8 @@ int             NsSockListen(const char *address, int port, int backlog, int *bo
 void            NsSockSetPeer(Ns_Sock *sockPtr);
 Ns_IoStatus     NsSockAccept(Ns_Driver *driver, int listenFd, Ns_Sock *sockPtr);
 Ns_IoStatus     NsSockSetError(Ns_Sock *sockPtr, int errnum);
+Ns_IoStatus     NsSockSetErrorText(Ns_Sock *sockPtr, const char *message);
+void            NsSockClearError(Ns_Sock *sockPtr);
 /* nsssl.c */
 const Ns_DriverProcs *NsSslDriverProcs(void);
 Ns_ReturnCode   NsSslClientInit(Ns_Sock *sockPtr, const char *host,

@@ -442,6 +442,7 @@ Ns_SockAccept(Ns_Driver *driver, int listenFd, Ns_SockError *errPtr)
         if (status == NS_IO_ERROR) {
             Ns_SockGetError(sockPtr, errPtr);
         }
+        NsSockClearError(sockPtr);
         ckfree(sockPtr);
         sockPtr = NULL;
     }
@@ -485,6 +486,7 @@ Ns_SockDestroy(Ns_Sock *sockPtr)
         if (sockPtr->fd >= 0 || sockPtr->tls != NULL) {
             Ns_SockClose(sockPtr);
         }
+        NsSockClearError(sockPtr);
         ckfree(sockPtr);
     }
 }
@@ -501,14 +503,34 @@ Ns_SockDestroy(Ns_Sock *sockPtr)
 void
 Ns_SockGetError(const Ns_Sock *sockPtr, Ns_SockError *errPtr)
 {
+    const char *text = Ns_SockErrorString(sockPtr);
+
     if (sockPtr->errnum != 0) {
         NsSockErrorPosix(errPtr, sockPtr->errnum);
     } else if (sockPtr->tls != NULL) {
-        NsSockErrorSet(errPtr, sockPtr->errorMsg, "OPENSSL", sockPtr->errorMsg, (char *)0);
+        NsSockErrorSet(errPtr, text, "OPENSSL", text, (char *)0);
     } else {
-        const char *message = (sockPtr->errorMsg[0] != '\0') ? sockPtr->errorMsg
-                                                             : "unknown error";
+        const char *message = (text[0] != '\0') ? text : "unknown error";
 
         NsSockErrorSet(errPtr, message, "NS", "IO", message, (char *)0);
     }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Ns_SockErrorString --
+ *
+ *      The text of the last NS_IO_ERROR of a sock, for logs: strerror of
+ *      its errno, or the text kept for an error without one (TLS).
+ *
+ * Results:
+ *      The text, "" when there is none; valid until the next error of
+ *      the sock.
+ *----------------------------------------------------------------------
+ */
+const char *
+Ns_SockErrorString(const Ns_Sock *sockPtr)
+{
+    return (sockPtr->errnum != 0) ? strerror(sockPtr->errnum)
+         : (sockPtr->errorMsg != NULL) ? sockPtr->errorMsg : "";
 }

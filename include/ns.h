@@ -244,17 +244,28 @@ typedef enum {
 
 typedef struct Ns_Driver Ns_Driver;
 
+/*
+ * A peer's address.  Room for IPv4 and IPv6 only, not for the path of a
+ * Unix-domain socket, of which just the family is kept: a sock lives as
+ * long as its connection, and an idle server may hold many thousands.
+ */
+typedef union Ns_SockAddr {
+    struct sockaddr     sa;
+    struct sockaddr_in  sin;
+    struct sockaddr_in6 sin6;
+} Ns_SockAddr;
+
 typedef struct Ns_Sock {
-    int        fd;                      /* non-blocking socket */
-    Ns_Driver *driver;                  /* driver that owns it */
-    void      *tls;                     /* driver-private (SSL *) or NULL */
-    struct sockaddr_storage peerAddr;   /* remote address */
-    char       peer[64];                /* remote address as text, no brackets */
-    int        peerPort;                /* remote port */
-    int        errnum;                  /* errno of the last NS_IO_ERROR, 0 for TLS */
-    char      *errorMsg;                /* text of the last NS_IO_ERROR without an errno
+    int         fd;                     /* non-blocking socket */
+    int         errnum;                 /* errno of the last NS_IO_ERROR, 0 for TLS */
+    Ns_Driver  *driver;                 /* driver that owns it */
+    void       *tls;                    /* driver-private (SSL *) or NULL */
+    char       *errorMsg;               /* text of the last NS_IO_ERROR without an errno
                                          * (TLS), owned by the sock; else NULL.  Read
                                          * either with Ns_SockErrorString */
+    Ns_SockAddr peerAddr;               /* remote address */
+    int         peerPort;               /* remote port */
+    char        peer[INET6_ADDRSTRLEN]; /* remote address as text, no brackets; "unix" */
 } Ns_Sock;
 
 typedef struct Ns_DriverProcs {

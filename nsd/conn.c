@@ -244,6 +244,7 @@ NsConnCreate(Sock *sockPtr, const NsHttpRequest *reqPtr, int *statusPtr)
     connPtr->sockPtr = sockPtr;
     connPtr->servPtr = sockPtr->servPtr;
     connPtr->driver = &sockPtr->drvPtr->base;
+    _Static_assert(sizeof(connPtr->peer) == sizeof(sockPtr->base.peer), "peer sizes differ");
     memcpy(connPtr->peer, sockPtr->base.peer, sizeof(connPtr->peer));
     connPtr->peerPort = sockPtr->base.peerPort;
     connPtr->id = atomic_fetch_add(&nextConnId, 1);

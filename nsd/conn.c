@@ -764,7 +764,7 @@ Ns_ConnSetLengthHeader(Ns_Conn *conn, size_t length)
  *
  * Results:
  *      A new Ns_Sock owned by the caller (close and free it with
- *      Ns_SockClose and ckfree), or NULL when already detached.
+ *      Ns_SockDestroy), or NULL when already detached.
  *----------------------------------------------------------------------
  */
 Ns_Sock *
@@ -791,7 +791,7 @@ Ns_ConnDetachSock(Ns_Conn *conn, char **leftoverPtr, size_t *leftoverLenPtr)
         *leftoverPtr = ckalloc(leftover);
         memcpy(*leftoverPtr, sockPtr->buf + used, leftover);
     }
-    newPtr = ckalloc(sizeof(Ns_Sock));
+    newPtr = NsSockAlloc();
     *newPtr = sockPtr->base;
     /* The fd (and TLS state) now belong to newPtr; free the rest. */
     NsSockForget(sockPtr->drvPtr);

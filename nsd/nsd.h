@@ -204,6 +204,7 @@ Ns_ReturnCode   NsSslClientInit(Ns_Sock *sockPtr, const char *host,
                                 const Ns_TlsOptions *tlsPtr, Ns_SockError *errPtr);
 /* sockapi.c */
 void            NsSockErrorSet(Ns_SockError *errPtr, const char *message, ...);
+Ns_Sock        *NsSockAlloc(void);
 void            NsSockErrorPosix(Ns_SockError *errPtr, int errnum);
 
 /* conn.c */

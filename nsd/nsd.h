@@ -79,6 +79,7 @@ typedef struct Driver {
     atomic_int       nopen;         /* open socks, wherever they are; not detached ones */
     /* Driver thread only: */
     Sock            *socksPtr;      /* socks being read or waiting for keep-alive */
+    char            *readBuf;       /* where a sock's bytes arrive first (SockRead) */
     bool             acceptPaused;  /* listen fd out of epoll: maxsock or EMFILE */
     Ns_Time          acceptResume;  /* monotonic: not before this (EMFILE) */
     int              reserveFd;     /* held open to refuse connections at EMFILE */

@@ -10,7 +10,6 @@
 
 #include <ctype.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -60,15 +59,15 @@ HasToken(const char *value, const char *token)
 void
 WsAcceptKey(const char *key, char out[29])
 {
-    unsigned char digest[SHA_DIGEST_LENGTH];
+    unsigned char digest[WS_SHA1_LENGTH];
     Tcl_DString   ds;
 
     Tcl_DStringInit(&ds);
     Tcl_DStringAppend(&ds, key, -1);
     Tcl_DStringAppend(&ds, WS_GUID, -1);
-    SHA1((const unsigned char *)Tcl_DStringValue(&ds), (size_t)Tcl_DStringLength(&ds), digest);
+    WsSha1((const uint8_t *)Tcl_DStringValue(&ds), (size_t)Tcl_DStringLength(&ds), digest);
     Tcl_DStringFree(&ds);
-    EVP_EncodeBlock((unsigned char *)out, digest, SHA_DIGEST_LENGTH);
+    EVP_EncodeBlock((unsigned char *)out, digest, WS_SHA1_LENGTH);
 }
 
 /*

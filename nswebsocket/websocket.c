@@ -59,7 +59,6 @@ WsChannelCreate(ConnChan *chanPtr, bool isServer)
         return NULL;
     }
     wsPtr->isServer = isServer;
-    wsPtr->maxMessage = wsConfig.maxMessage;
     wsPtr->idleTimeout = wsConfig.idleTimeout;
     wsPtr->heartbeat = wsConfig.heartbeat;
     wsPtr->sendLimit = wsConfig.sendLimit;

@@ -41,16 +41,21 @@ typedef struct WsConfig {
     Ns_Time      closeMax;     /* closemax: the longest a close may take */
 } WsConfig;
 
+/*
+ * One per WebSocket, for as long as it is open: the fields are ordered so
+ * that the flags share one word.  The message size limit is the parser's.
+ */
 typedef struct WsChannel {
     WsParser     *parserPtr;
     bool          isServer;      /* we are the server side (peer frames masked) */
     bool          binary;        /* deliver text messages as bytes too */
+    bool          lingering;     /* event thread: our side is shut, reading until the
+                                  * peer ends */
     char         *callback;      /* {*}callback channel message (NaviServer's) */
     char         *onMessage;     /* {*}onMessage channel message text|binary */
     char         *onClose;       /* {*}onClose channel code reason */
     char         *onError;       /* {*}onError channel code reason */
     char         *protocol;      /* negotiated subprotocol, or NULL */
-    uint64_t      maxMessage;
     Ns_Time       idleTimeout;
     Ns_Time       heartbeat;
     size_t        sendLimit;
@@ -65,7 +70,6 @@ typedef struct WsChannel {
     Ns_Time       closeDeadline; /* after closeSent: give up waiting (see ClosingTick) */
     Ns_Time       closeGiveUp;   /* after closeSent: the latest end, however slow */
     uint64_t      closeSentMark; /* bytes sent at the last closing tick */
-    bool          lingering;     /* our side is shut: reading until the peer ends */
     /* Client side (ws::client::receive): messages not yet taken. */
     Tcl_DString  *pendingPtr;    /* length-prefixed messages; NULL on the server side */
 } WsChannel;

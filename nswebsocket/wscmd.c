@@ -137,8 +137,8 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 wsPtr->protocol = (Tcl_DStringLength(&protocol) > 0)
                     ? ns_strdup(Tcl_DStringValue(&protocol)) : NULL;
                 wsPtr->binary = (binary != 0);
-                wsPtr->maxMessage = (maxMessage > 0) ? (uint64_t)maxMessage : wsConfig.maxMessage;
-                WsParserSetMaxMessageSize(wsPtr->parserPtr, wsPtr->maxMessage);
+                WsParserSetMaxMessageSize(wsPtr->parserPtr, (maxMessage > 0)
+                                          ? (uint64_t)maxMessage : wsConfig.maxMessage);
                 wsPtr->sendLimit = (sendLimit > 0) ? (size_t)sendLimit : wsConfig.sendLimit;
                 wsPtr->slowPolicy = (WsSlowPolicy)policy;
                 if (idlePtr != NULL) {

@@ -30,14 +30,15 @@ static atomic_ulong    nextChannelId = 0;
 #define PEER_MAX 63
 
 /*
- * The names many channels have in common (server, thread, driver), each
- * kept once with the number of channels that hold it: ten thousand
- * WebSockets of one server would otherwise keep thirty thousand copies of
- * a handful of strings.  namesLock is a leaf lock.
+ * The strings many channels have in common (server, thread and driver
+ * names, WebSocket callbacks), each kept once with the number of holders:
+ * ten thousand WebSockets of one server and one ws::handshake call would
+ * otherwise keep tens of thousands of copies of a handful of strings.
+ * stringsLock is a leaf lock.
  */
-static pthread_mutex_t namesLock = PTHREAD_MUTEX_INITIALIZER;  /* protects names */
-static Tcl_HashTable   names;                                   /* name -> holders */
-static bool            namesInit = false;
+static pthread_mutex_t stringsLock = PTHREAD_MUTEX_INITIALIZER; /* protects strings */
+static Tcl_HashTable   strings;                                  /* string -> holders */
+static bool            stringsInit = false;
 
 /* How long a channel closing after its last bytes waits for them to go out. */
 static const Ns_Time   drainTimeout = {2, 0};
@@ -134,42 +135,48 @@ ConnChanEval(Tcl_Interp *interp, Tcl_Obj *scriptObj)
 
 /*
  *----------------------------------------------------------------------
- * ConnChanNameHold, ConnChanNameRelease --
+ * ConnChanHoldString, ConnChanReleaseString --
  *
- *      Hold a shared copy of a name, and let go of it again; the copy goes
- *      with its last holder.
+ *      Hold a shared copy of a string, and let go of it again; the copy
+ *      goes with its last holder.  NULL is held and released as NULL.
  *
  * Results:
- *      ConnChanNameHold: the shared copy, equal to string and valid until
- *      released.
+ *      ConnChanHoldString: the shared copy, equal to string and valid
+ *      until released.
  *----------------------------------------------------------------------
  */
 const char *
-ConnChanNameHold(const char *string)
+ConnChanHoldString(const char *string)
 {
     Tcl_HashEntry *hPtr;
-    const char    *name;
+    const char    *shared;
     int            isNew;
 
-    pthread_mutex_lock(&namesLock);
-    if (!namesInit) {
-        Tcl_InitHashTable(&names, TCL_STRING_KEYS);
-        namesInit = true;
+    if (string == NULL) {
+        return NULL;
     }
-    hPtr = Tcl_CreateHashEntry(&names, string, &isNew);
+    pthread_mutex_lock(&stringsLock);
+    if (!stringsInit) {
+        Tcl_InitHashTable(&strings, TCL_STRING_KEYS);
+        stringsInit = true;
+    }
+    hPtr = Tcl_CreateHashEntry(&strings, string, &isNew);
     Tcl_SetHashValue(hPtr, (void *)((uintptr_t)Tcl_GetHashValue(hPtr) + 1));
-    name = Tcl_GetHashKey(&names, hPtr);
-    pthread_mutex_unlock(&namesLock);
-    return name;
+    shared = Tcl_GetHashKey(&strings, hPtr);
+    pthread_mutex_unlock(&stringsLock);
+    return shared;
 }
 
 void
-ConnChanNameRelease(const char *name)
+ConnChanReleaseString(const char *shared)
 {
     Tcl_HashEntry *hPtr;
 
-    pthread_mutex_lock(&namesLock);
-    hPtr = Tcl_FindHashEntry(&names, name);
+    if (shared == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&stringsLock);
+    hPtr = Tcl_FindHashEntry(&strings, shared);
     if (hPtr != NULL) {
         uintptr_t holders = (uintptr_t)Tcl_GetHashValue(hPtr) - 1;
 
@@ -179,7 +186,7 @@ ConnChanNameRelease(const char *name)
             Tcl_SetHashValue(hPtr, (void *)holders);
         }
     }
-    pthread_mutex_unlock(&namesLock);
+    pthread_mutex_unlock(&stringsLock);
 }
 
 /*
@@ -209,10 +216,10 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     }
     snprintf(chanPtr->name, sizeof(chanPtr->name), "conn%lu",
              atomic_fetch_add(&nextChannelId, 1));
-    chanPtr->server = ConnChanNameHold(server);
-    chanPtr->threadName = ConnChanNameHold(Ns_ThreadGetName());
+    chanPtr->server = ConnChanHoldString(server);
+    chanPtr->threadName = ConnChanHoldString(Ns_ThreadGetName());
     /* The driver's module name ("http"), as NaviServer's list and status show it. */
-    chanPtr->driverName = ConnChanNameHold(sockPtr != NULL ? sockPtr->driver->moduleName
+    chanPtr->driverName = ConnChanHoldString(sockPtr != NULL ? sockPtr->driver->moduleName
                                                            : "nssock");
     if (peer == NULL) {
         peer = "";
@@ -300,9 +307,9 @@ ConnChanRelease(ConnChan *chanPtr)
         close(chanPtr->listenFd);
     }
     pthread_mutex_destroy(&chanPtr->lock);
-    ConnChanNameRelease(chanPtr->server);
-    ConnChanNameRelease(chanPtr->threadName);
-    ConnChanNameRelease(chanPtr->driverName);
+    ConnChanReleaseString(chanPtr->server);
+    ConnChanReleaseString(chanPtr->threadName);
+    ConnChanReleaseString(chanPtr->driverName);
     ckfree(chanPtr->clientData);
     ckfree(chanPtr->address);
     ConnChanDropQueue(chanPtr);

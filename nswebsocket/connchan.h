@@ -51,9 +51,9 @@ typedef enum {
 
 typedef struct ConnChan {
     char             name[32];      /* "conn7", never reused */
-    const char      *server;        /* virtual server it belongs to (a shared name) */
-    const char      *threadName;    /* thread that created it (a shared name) */
-    const char      *driverName;    /* "http", "https": driver module (a shared name) */
+    const char      *server;        /* virtual server it belongs to (shared) */
+    const char      *threadName;    /* thread that created it (shared) */
+    const char      *driverName;    /* "http", "https": driver module (shared) */
     char            *address;       /* the peer as given when that is not the sock's
                                      * own text (a listening channel's address), else
                                      * NULL: ConnChanPeer */
@@ -107,8 +107,8 @@ typedef struct ConnChan {
 
 /* connchan.c */
 void        ConnChanConfigure(const char *server);
-const char *ConnChanNameHold(const char *string);
-void        ConnChanNameRelease(const char *name);
+const char *ConnChanHoldString(const char *string);
+void        ConnChanReleaseString(const char *shared);
 int         ConnChanEval(Tcl_Interp *interp, Tcl_Obj *scriptObj);
 ConnChan   *ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer,
                            const Ns_Time *startPtr, const char *clientData);

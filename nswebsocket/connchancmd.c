@@ -875,8 +875,8 @@ ConnChanListenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc
 
             chanPtr->listenFd = fd;
             chanPtr->listenDriver = driver;
-            ConnChanNameRelease(chanPtr->driverName);
-            chanPtr->driverName = ConnChanNameHold(driver->moduleName);
+            ConnChanReleaseString(chanPtr->driverName);
+            chanPtr->driverName = ConnChanHoldString(driver->moduleName);
             ConnChanStartListening(chanPtr, script);
             Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("channel", -1),
                            Tcl_NewStringObj(chanPtr->name, -1));

@@ -85,10 +85,10 @@ void
 WsChannelFree(WsChannel *wsPtr)
 {
     WsParserDestroy(wsPtr->parserPtr);
-    ckfree(wsPtr->callback);
-    ckfree(wsPtr->onMessage);
-    ckfree(wsPtr->onClose);
-    ckfree(wsPtr->onError);
+    ConnChanReleaseString(wsPtr->callback);
+    ConnChanReleaseString(wsPtr->onMessage);
+    ConnChanReleaseString(wsPtr->onClose);
+    ConnChanReleaseString(wsPtr->onError);
     ckfree(wsPtr->protocol);
     if (wsPtr->pendingPtr != NULL) {
         Tcl_DStringFree(wsPtr->pendingPtr);

@@ -51,10 +51,11 @@ typedef struct WsChannel {
     bool          binary;        /* deliver text messages as bytes too */
     bool          lingering;     /* event thread: our side is shut, reading until the
                                   * peer ends */
-    char         *callback;      /* {*}callback channel message (NaviServer's) */
-    char         *onMessage;     /* {*}onMessage channel message text|binary */
-    char         *onClose;       /* {*}onClose channel code reason */
-    char         *onError;       /* {*}onError channel code reason */
+    /* The callbacks, shared with other channels (ConnChanHoldString), or NULL. */
+    const char   *callback;      /* {*}callback channel message (NaviServer's) */
+    const char   *onMessage;     /* {*}onMessage channel message text|binary */
+    const char   *onClose;       /* {*}onClose channel code reason */
+    const char   *onError;       /* {*}onError channel code reason */
     char         *protocol;      /* negotiated subprotocol, or NULL */
     Ns_Time       idleTimeout;
     Ns_Time       heartbeat;

@@ -129,11 +129,12 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 ConnChanClose(chanPtr);
                 result = TCL_ERROR;
             } else {
-                wsPtr->callback = (callback != NULL && *callback != '\0')
-                    ? ns_strdup(callback) : NULL;
-                wsPtr->onMessage = (onMessage != NULL) ? ns_strdup(onMessage) : NULL;
-                wsPtr->onClose = (onClose != NULL) ? ns_strdup(onClose) : NULL;
-                wsPtr->onError = (onError != NULL) ? ns_strdup(onError) : NULL;
+                /* Every channel of one ws::handshake call shares these strings. */
+                wsPtr->callback = ConnChanHoldString((callback != NULL && *callback != '\0')
+                                                     ? callback : NULL);
+                wsPtr->onMessage = ConnChanHoldString(onMessage);
+                wsPtr->onClose = ConnChanHoldString(onClose);
+                wsPtr->onError = ConnChanHoldString(onError);
                 wsPtr->protocol = (Tcl_DStringLength(&protocol) > 0)
                     ? ns_strdup(Tcl_DStringValue(&protocol)) : NULL;
                 wsPtr->binary = (binary != 0);
@@ -484,8 +485,8 @@ WsIoObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj 
 
         if (*callback != '\0' && (chanPtr->wsPtr->callback == NULL
                                   || strcmp(chanPtr->wsPtr->callback, callback) != 0)) {
-            ckfree(chanPtr->wsPtr->callback);
-            chanPtr->wsPtr->callback = ns_strdup(callback);
+            ConnChanReleaseString(chanPtr->wsPtr->callback);
+            chanPtr->wsPtr->callback = ConnChanHoldString(callback);
         }
         if (when[0] == 'r' || when[0] == 'e') {
             WsChannelReadable(chanPtr);

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <openssl/evp.h>
 
 /*
  *----------------------------------------------------------------------
@@ -229,7 +228,7 @@ WsClientOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 nonce[i] = (unsigned char)random();
             }
         }
-        EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce));
+        (void)WsBase64Encode(nonce, sizeof(nonce), key);
         WsAcceptKey(key, accept);
         Tcl_DStringAppend(&req, "GET ", -1);
         Tcl_DStringAppend(&req, Tcl_DStringValue(&path), -1);

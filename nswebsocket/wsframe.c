@@ -695,6 +695,51 @@ WsSha1(const uint8_t *data, size_t len, uint8_t digest[WS_SHA1_LENGTH])
 /*
  *----------------------------------------------------------------------
  *
+ * WsBase64Encode --
+ *
+ *      Base64 of data[0..len) with "=" padding (RFC 4648 section 4), for
+ *      the Sec-WebSocket-Key and -Accept headers.  Here for the reason
+ *      WsSha1 is: the handshake then needs no page of libcrypto.
+ *
+ * Results:
+ *      The length of the text in out (NUL-terminated).
+ *
+ * Side effects:
+ *      None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+size_t
+WsBase64Encode(const uint8_t *data, size_t len, char *out)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i += 3) {
+        size_t   left = len - i;
+        uint32_t v = (uint32_t)data[i] << 16;
+
+        if (left > 1) {
+            v |= (uint32_t)data[i + 1] << 8;
+        }
+        if (left > 2) {
+            v |= data[i + 2];
+        }
+        out[n++] = digits[(v >> 18) & 63u];
+        out[n++] = digits[(v >> 12) & 63u];
+        out[n++] = (left > 1) ? digits[(v >> 6) & 63u] : '=';
+        out[n++] = (left > 2) ? digits[v & 63u] : '=';
+    }
+    out[n] = '\0';
+    return n;
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
  * WsParserCreate, WsParserDestroy, WsParserSetMaxMessageSize --
  *
  *      Make, free and configure a message parser.

@@ -8,8 +8,9 @@
  *      close encoders, and UTF-8 validation (a table of the Autobahn 6.x
  *      kinds of input plus an exhaustive comparison with an independent
  *      reference decoder, including the byte at which each input must
- *      fail), and SHA-1 (FIPS 180-4 vectors, the RFC 6455 handshake's
- *      example, and OpenSSL's digest at every length up to a few blocks).
+ *      fail), SHA-1 (FIPS 180-4 vectors, the RFC 6455 handshake's
+ *      example, and OpenSSL's digest at every length up to a few blocks)
+ *      and base64 (RFC 4648 vectors, and OpenSSL's encoder).
  *      The message parser is tested in wsparser_test.c.  Every
  *      input is copied to the end of a buffer followed by a PROT_NONE
  *      guard page, so reading one byte too far crashes the test.  Build
@@ -38,6 +39,7 @@ static void TestEncoders(void);
 static void TestUtf8Table(void);
 static void TestUtf8Exhaustive(void);
 static void TestSha1(void);
+static void TestBase64(void);
 
 
 /*
@@ -768,6 +770,71 @@ TestSha1(void)
 }
 
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * TestBase64 --
+ *
+ *      WsBase64Encode on the RFC 4648 section 10 vectors, on the RFC 6455
+ *      example digest (whose text is "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), and
+ *      against OpenSSL's EVP_EncodeBlock at every length from 0 to 100
+ *      bytes, each input against the guard page.
+ *
+ * Results:
+ *      None.
+ *
+ * Side effects:
+ *      Counts checks.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+TestBase64(void)
+{
+    static const struct {
+        const char *input;
+        const char *text;
+    } vectors[] = {
+        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}
+    };
+    static const uint8_t digest[WS_SHA1_LENGTH] = {
+        0xb3, 0x7a, 0x4f, 0x2c, 0xc0, 0x62, 0x4f, 0x16, 0x90, 0xf6,
+        0x46, 0x06, 0xcf, 0x38, 0x59, 0x45, 0xb2, 0xbe, 0xc4, 0xea
+    };
+    char     text[4 * 34 + 1], expected[4 * 34 + 1];
+    uint8_t  data[100];
+    uint64_t seed = 0x77a1u;
+    size_t   i, n;
+    int      bad = 0;
+
+    for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        size_t len = strlen(vectors[i].input);
+
+        n = WsBase64Encode(Guarded(vectors[i].input, len), len, text);
+        CHECK(n == strlen(vectors[i].text) && strcmp(text, vectors[i].text) == 0,
+              "base64 of \"%s\": \"%s\"", vectors[i].input, text);
+    }
+    n = WsBase64Encode(Guarded(digest, sizeof(digest)), sizeof(digest), text);
+    CHECK(n == 28 && strcmp(text, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0,
+          "base64 of the RFC 6455 digest: \"%s\"", text);
+
+    for (i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)NextRandom(&seed);
+    }
+    for (size_t len = 0; len <= sizeof(data); len++) {
+        int m = EVP_EncodeBlock((unsigned char *)expected, data, (int)len);
+
+        n = WsBase64Encode(Guarded(data, len), len, text);
+        if (m < 0 || n != (size_t)m || strcmp(text, expected) != 0) {
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "%d of %zu lengths differ from OpenSSL's base64", bad, sizeof(data) + 1);
+}
+
+
 int
 main(void)
 {
@@ -779,5 +846,6 @@ main(void)
     TestUtf8Table();
     TestUtf8Exhaustive();
     TestSha1();
+    TestBase64();
     return UnitReport();
 }

@@ -42,6 +42,21 @@ typedef struct WsConfig {
 } WsConfig;
 
 /*
+ * What the WebSockets of one ws::handshake call have in common: callbacks
+ * and timers.  Thousands of channels share one copy of each distinct value
+ * (WsOptionsHold), which never changes while held.  Read by the event
+ * thread, and by the creating thread before the channel's name is out.
+ */
+typedef struct WsOptions {
+    const char   *callback;      /* {*}callback channel message (NaviServer's), or NULL */
+    const char   *onMessage;     /* {*}onMessage channel message text|binary, or NULL */
+    const char   *onClose;       /* {*}onClose channel code reason, or NULL */
+    const char   *onError;       /* {*}onError channel code reason, or NULL */
+    Ns_Time       idleTimeout;   /* close when nothing arrives this long; 0: never */
+    Ns_Time       heartbeat;     /* ping interval; 0: none */
+} WsOptions;
+
+/*
  * One per WebSocket, for as long as it is open: the fields are ordered so
  * that the flags share one word.  The message size limit is the parser's.
  */
@@ -51,14 +66,8 @@ typedef struct WsChannel {
     bool          binary;        /* deliver text messages as bytes too */
     bool          lingering;     /* event thread: our side is shut, reading until the
                                   * peer ends */
-    /* The callbacks, shared with other channels (ConnChanHoldString), or NULL. */
-    const char   *callback;      /* {*}callback channel message (NaviServer's) */
-    const char   *onMessage;     /* {*}onMessage channel message text|binary */
-    const char   *onClose;       /* {*}onClose channel code reason */
-    const char   *onError;       /* {*}onError channel code reason */
+    const WsOptions *optionsPtr; /* shared: WsOptionsHold */
     char         *protocol;      /* negotiated subprotocol, or NULL */
-    Ns_Time       idleTimeout;
-    Ns_Time       heartbeat;
     size_t        sendLimit;
     WsSlowPolicy  slowPolicy;
     /* Event thread state. */
@@ -83,7 +92,10 @@ Ns_Sock *WsHandshake(Ns_Conn *conn, const WsHandshakeSpec *specPtr, Tcl_DString 
                      char **leftoverPtr, size_t *leftoverLenPtr);
 
 /* websocket.c */
-WsChannel *WsChannelCreate(ConnChan *chanPtr, bool isServer);
+const WsOptions *WsOptionsHold(const WsOptions *valuePtr);
+void       WsOptionsRelease(const WsOptions *optionsPtr);
+WsChannel *WsChannelCreate(ConnChan *chanPtr, bool isServer, const WsOptions *valuePtr);
+void       WsChannelSetCallback(WsChannel *wsPtr, const char *callback);
 ConnChan  *WsGetChannel(Tcl_Interp *interp, const char *name, bool client);
 void       WsChannelFree(WsChannel *wsPtr);
 void       WsChannelStart(ConnChan *chanPtr);

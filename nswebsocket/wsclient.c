@@ -267,7 +267,7 @@ WsClientOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                                                       " Sec-WebSocket-Accept", -1));
             Tcl_SetErrorCode(interp, "NS", "WS", "HANDSHAKE", (char *)0);
             result = TCL_ERROR;
-        } else if (WsChannelCreate(chanPtr, false) == NULL) {
+        } else if (WsChannelCreate(chanPtr, false, NULL) == NULL) {
             Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
             result = TCL_ERROR;
         } else {

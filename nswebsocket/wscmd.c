@@ -119,22 +119,23 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
             ConnChan  *chanPtr = ConnChanCreate(Ns_ConnServer(conn), sockPtr,
                                                 Ns_ConnPeerAddr(conn), &start,
                                                 Ns_ConnClientData(conn));
+            WsOptions  options = {
+                (callback != NULL && *callback != '\0') ? callback : NULL,
+                onMessage, onClose, onError,
+                (idlePtr != NULL) ? *idlePtr : wsConfig.idleTimeout,
+                (heartbeatPtr != NULL) ? *heartbeatPtr : wsConfig.heartbeat
+            };
             WsChannel *wsPtr;
 
             ConnChanUnread(chanPtr, leftover, leftoverLen);
             ckfree(leftover);
-            wsPtr = WsChannelCreate(chanPtr, true);
+            /* Every channel of one ws::handshake call shares its options. */
+            wsPtr = WsChannelCreate(chanPtr, true, &options);
             if (wsPtr == NULL) {
                 Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
                 ConnChanClose(chanPtr);
                 result = TCL_ERROR;
             } else {
-                /* Every channel of one ws::handshake call shares these strings. */
-                wsPtr->callback = ConnChanHoldString((callback != NULL && *callback != '\0')
-                                                     ? callback : NULL);
-                wsPtr->onMessage = ConnChanHoldString(onMessage);
-                wsPtr->onClose = ConnChanHoldString(onClose);
-                wsPtr->onError = ConnChanHoldString(onError);
                 wsPtr->protocol = (Tcl_DStringLength(&protocol) > 0)
                     ? ns_strdup(Tcl_DStringValue(&protocol)) : NULL;
                 wsPtr->binary = (binary != 0);
@@ -142,12 +143,6 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                                           ? (uint64_t)maxMessage : wsConfig.maxMessage);
                 wsPtr->sendLimit = (sendLimit > 0) ? (size_t)sendLimit : wsConfig.sendLimit;
                 wsPtr->slowPolicy = (WsSlowPolicy)policy;
-                if (idlePtr != NULL) {
-                    wsPtr->idleTimeout = *idlePtr;
-                }
-                if (heartbeatPtr != NULL) {
-                    wsPtr->heartbeat = *heartbeatPtr;
-                }
                 (void)WsSubscribe(chanPtr, WS_ALL_SUBSCRIPTION);
                 Tcl_SetObjResult(interp, Tcl_NewStringObj(chanPtr->name, -1));
                 if (onOpen != NULL) {
@@ -481,12 +476,11 @@ WsIoObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj 
     } else if ((chanPtr = WsGetChannel(interp, name, false)) == NULL) {
         result = TCL_ERROR;
     } else {
-        bool open = true;
+        const char *current = chanPtr->wsPtr->optionsPtr->callback;
+        bool        open = true;
 
-        if (*callback != '\0' && (chanPtr->wsPtr->callback == NULL
-                                  || strcmp(chanPtr->wsPtr->callback, callback) != 0)) {
-            ConnChanReleaseString(chanPtr->wsPtr->callback);
-            chanPtr->wsPtr->callback = ConnChanHoldString(callback);
+        if (*callback != '\0' && (current == NULL || strcmp(current, callback) != 0)) {
+            WsChannelSetCallback(chanPtr->wsPtr, callback);
         }
         if (when[0] == 'r' || when[0] == 'e') {
             WsChannelReadable(chanPtr);

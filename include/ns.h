@@ -239,20 +239,33 @@ typedef enum {
     NS_IO_WANT_READ,     /* would block until readable */
     NS_IO_WANT_WRITE,    /* would block until writable */
     NS_IO_EOF,           /* orderly end of stream */
-    NS_IO_ERROR          /* errno or TLS reason in sock->errorMsg */
+    NS_IO_ERROR          /* errno or TLS reason: Ns_SockErrorString */
 } Ns_IoStatus;
 
 typedef struct Ns_Driver Ns_Driver;
 
+/*
+ * A peer's address.  Room for IPv4 and IPv6 only, not for the path of a
+ * Unix-domain socket, of which just the family is kept: a sock lives as
+ * long as its connection, and an idle server may hold many thousands.
+ */
+typedef union Ns_SockAddr {
+    struct sockaddr     sa;
+    struct sockaddr_in  sin;
+    struct sockaddr_in6 sin6;
+} Ns_SockAddr;
+
 typedef struct Ns_Sock {
-    int        fd;                      /* non-blocking socket */
-    Ns_Driver *driver;                  /* driver that owns it */
-    void      *tls;                     /* driver-private (SSL *) or NULL */
-    struct sockaddr_storage peerAddr;   /* remote address */
-    char       peer[64];                /* remote address as text, no brackets */
-    int        peerPort;                /* remote port */
-    int        errnum;                  /* errno of the last NS_IO_ERROR, 0 for TLS */
-    char       errorMsg[160];           /* text of the last NS_IO_ERROR */
+    int         fd;                     /* non-blocking socket */
+    int         errnum;                 /* errno of the last NS_IO_ERROR, 0 for TLS */
+    Ns_Driver  *driver;                 /* driver that owns it */
+    void       *tls;                    /* driver-private (SSL *) or NULL */
+    char       *errorMsg;               /* text of the last NS_IO_ERROR without an errno
+                                         * (TLS), owned by the sock; else NULL.  Read
+                                         * either with Ns_SockErrorString */
+    Ns_SockAddr peerAddr;               /* remote address */
+    int         peerPort;               /* remote port */
+    char        peer[INET6_ADDRSTRLEN]; /* remote address as text, no brackets; "unix" */
 } Ns_Sock;
 
 typedef struct Ns_DriverProcs {
@@ -338,6 +351,8 @@ NS_EXPORT Ns_IoStatus Ns_SockHandshake(Ns_Sock *sockPtr);
 NS_EXPORT void     Ns_SockDestroy(Ns_Sock *sockPtr);
 /* Describe sockPtr's last NS_IO_ERROR in *errPtr. */
 NS_EXPORT void     Ns_SockGetError(const Ns_Sock *sockPtr, Ns_SockError *errPtr);
+/* The text of sockPtr's last NS_IO_ERROR ("Connection reset by peer"), "" when none. */
+NS_EXPORT const char *Ns_SockErrorString(const Ns_Sock *sockPtr);
 NS_EXPORT Ns_IoStatus Ns_SockRecv(Ns_Sock *sockPtr, void *buf, size_t len, size_t *nPtr);
 NS_EXPORT Ns_IoStatus Ns_SockSend(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt,
                                   size_t *nPtr);

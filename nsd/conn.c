@@ -244,6 +244,7 @@ NsConnCreate(Sock *sockPtr, const NsHttpRequest *reqPtr, int *statusPtr)
     connPtr->sockPtr = sockPtr;
     connPtr->servPtr = sockPtr->servPtr;
     connPtr->driver = &sockPtr->drvPtr->base;
+    _Static_assert(sizeof(connPtr->peer) == sizeof(sockPtr->base.peer), "peer sizes differ");
     memcpy(connPtr->peer, sockPtr->base.peer, sizeof(connPtr->peer));
     connPtr->peerPort = sockPtr->base.peerPort;
     connPtr->id = atomic_fetch_add(&nextConnId, 1);
@@ -419,7 +420,7 @@ ConnSend(Conn *connPtr, const struct iovec *iov, int iovcnt)
     if (status != NS_OK) {
         Ns_Log(Notice, "conn %" PRIuPTR ": send to %s failed: %s", connPtr->id,
                connPtr->sockPtr->base.peer,
-               status == NS_TIMEOUT ? "timeout" : connPtr->sockPtr->base.errorMsg);
+               status == NS_TIMEOUT ? "timeout" : Ns_SockErrorString(&connPtr->sockPtr->base));
         connPtr->keepAlive = false;
     }
     return status;
@@ -763,7 +764,7 @@ Ns_ConnSetLengthHeader(Ns_Conn *conn, size_t length)
  *
  * Results:
  *      A new Ns_Sock owned by the caller (close and free it with
- *      Ns_SockClose and ckfree), or NULL when already detached.
+ *      Ns_SockDestroy), or NULL when already detached.
  *----------------------------------------------------------------------
  */
 Ns_Sock *
@@ -790,7 +791,7 @@ Ns_ConnDetachSock(Ns_Conn *conn, char **leftoverPtr, size_t *leftoverLenPtr)
         *leftoverPtr = ckalloc(leftover);
         memcpy(*leftoverPtr, sockPtr->buf + used, leftover);
     }
-    newPtr = ckalloc(sizeof(Ns_Sock));
+    newPtr = NsSockAlloc();
     *newPtr = sockPtr->base;
     /* The fd (and TLS state) now belong to newPtr; free the rest. */
     NsSockForget(sockPtr->drvPtr);

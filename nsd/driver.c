@@ -37,6 +37,7 @@ static void *DriverThread(void *arg);
 static void  SockAccept(Driver *drvPtr);
 static bool  RefuseWaiting(Driver *drvPtr);
 static void  SockRead(Driver *drvPtr, Sock *sockPtr);
+static void  SockMakeRoom(Sock *sockPtr, size_t n);
 static bool  SockProcess(Driver *drvPtr, Sock *sockPtr);
 static bool  HeadMayBeReady(const Driver *drvPtr, Sock *sockPtr);
 static void  SockWatch(Driver *drvPtr, Sock *sockPtr, uint32_t events, bool add);
@@ -323,6 +324,7 @@ NsSockRelease(Sock *sockPtr)
         Ns_SockClose(&sockPtr->base);
     }
     NsSockForget(sockPtr->drvPtr);
+    NsSockClearError(&sockPtr->base);
     ckfree(sockPtr->buf);
     ckfree(sockPtr);
 }
@@ -364,6 +366,7 @@ DriverThread(void *arg)
     snprintf(name, sizeof(name), "driver:%s", drvPtr->base.moduleName);
     NsLogSetThreadName(name);
     Ns_GetMonotonicTime(&lastCheck);
+    drvPtr->readBuf = ckalloc(READ_CHUNK);
 
     while (!stopping) {
         int n = epoll_wait(drvPtr->epollFd, events, 64, TIMER_INTERVAL_MS);
@@ -417,6 +420,8 @@ DriverThread(void *arg)
     if (drvPtr->reserveFd >= 0) {
         close(drvPtr->reserveFd);
     }
+    ckfree(drvPtr->readBuf);
+    drvPtr->readBuf = NULL;
     Ns_Log(Notice, "%s: stopped", drvPtr->base.moduleName);
     return NULL;
 }
@@ -515,6 +520,7 @@ SockAccept(Driver *drvPtr)
         if (status != NS_IO_OK) {
             int errnum = sockPtr->base.errnum;
 
+            NsSockClearError(&sockPtr->base);
             ckfree(sockPtr);
             if (status == NS_IO_ERROR && (errnum == EMFILE || errnum == ENFILE)) {
                 if (!drvPtr->refusing) {
@@ -584,26 +590,26 @@ SockRead(Driver *drvPtr, Sock *sockPtr)
             return;
         } else {
             Ns_Log(Debug, "%s: handshake with %s failed: %s", drvPtr->base.moduleName,
-                   sockPtr->base.peer, sockPtr->base.errorMsg);
+                   sockPtr->base.peer, Ns_SockErrorString(&sockPtr->base));
             SockCloseInDriver(drvPtr, sockPtr);
             return;
         }
     }
 
+    /*
+     * Always offer READ_CHUNK bytes (one whole TLS record): a TLS driver
+     * then never keeps decrypted bytes inside the library that epoll cannot
+     * see.  Unless the sock's buffer has that much room (a big body), they
+     * arrive in the driver's buffer and are then copied: a sock's buffer is
+     * sized to what came, a few hundred bytes for most requests, instead of
+     * twice READ_CHUNK for every request in flight.
+     */
     while (budget > 0) {
         size_t n = 0;
+        bool   direct = (sockPtr->size - sockPtr->len >= READ_CHUNK + 1);
 
-        /*
-         * Always offer at least READ_CHUNK bytes (one whole TLS record, plus
-         * the byte kept for a terminating NUL): a TLS driver then never keeps
-         * decrypted bytes inside the library that epoll cannot see.
-         */
-        if (sockPtr->size - sockPtr->len < READ_CHUNK + 1) {
-            sockPtr->size = sockPtr->len + READ_CHUNK * 2;
-            sockPtr->buf = ckrealloc(sockPtr->buf, sockPtr->size);
-        }
-        status = Ns_SockRecv(&sockPtr->base, sockPtr->buf + sockPtr->len,
-                             sockPtr->size - sockPtr->len - 1, &n);
+        status = Ns_SockRecv(&sockPtr->base, direct ? sockPtr->buf + sockPtr->len
+                                                    : drvPtr->readBuf, READ_CHUNK, &n);
         if (status == NS_IO_WANT_WRITE && !sockPtr->watchWrite) {
             /* TLS must write (key update) before it can read on: wait for that. */
             sockPtr->watchWrite = true;
@@ -626,6 +632,10 @@ SockRead(Driver *drvPtr, Sock *sockPtr)
             Ns_IncrTime(&sockPtr->deadline, drvPtr->base.recvwait.sec,
                         drvPtr->base.recvwait.usec);
         }
+        if (!direct) {
+            SockMakeRoom(sockPtr, n);
+            memcpy(sockPtr->buf + sockPtr->len, drvPtr->readBuf, n);
+        }
         sockPtr->len += n;
         budget = (n < budget) ? budget - n : 0;
         if (n < READ_CHUNK) {
@@ -637,6 +647,26 @@ SockRead(Driver *drvPtr, Sock *sockPtr)
     }
     if (status == NS_IO_EOF || status == NS_IO_ERROR) {
         SockCloseInDriver(drvPtr, sockPtr);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * SockMakeRoom --
+ *
+ *      Room for n more bytes in the sock's buffer, plus one kept for a
+ *      terminating NUL.  The buffer at least doubles when it grows, so a
+ *      big body soon has room to be read into directly.
+ *----------------------------------------------------------------------
+ */
+static void
+SockMakeRoom(Sock *sockPtr, size_t n)
+{
+    size_t need = sockPtr->len + n + 1;
+
+    if (need > sockPtr->size) {
+        sockPtr->size = (need > 2 * sockPtr->size) ? need : 2 * sockPtr->size;
+        sockPtr->buf = ckrealloc(sockPtr->buf, sockPtr->size);
     }
 }
 

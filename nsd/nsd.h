@@ -79,6 +79,7 @@ typedef struct Driver {
     atomic_int       nopen;         /* open socks, wherever they are; not detached ones */
     /* Driver thread only: */
     Sock            *socksPtr;      /* socks being read or waiting for keep-alive */
+    char            *readBuf;       /* where a sock's bytes arrive first (SockRead) */
     bool             acceptPaused;  /* listen fd out of epoll: maxsock or EMFILE */
     Ns_Time          acceptResume;  /* monotonic: not before this (EMFILE) */
     int              reserveFd;     /* held open to refuse connections at EMFILE */
@@ -97,7 +98,7 @@ struct Ns_Conn {
     struct NsServer *servPtr;
     struct Ns_Conn  *nextPtr;       /* pool queue */
     Ns_Driver       *driver;        /* driver that read the request */
-    char             peer[64];      /* client address, kept after detach */
+    char             peer[INET6_ADDRSTRLEN]; /* client address, kept after detach */
     int              peerPort;
     uintptr_t        id;
     Ns_Time          start;         /* wall clock, for the access log */
@@ -196,12 +197,15 @@ int             NsSockListen(const char *address, int port, int backlog, int *bo
 void            NsSockSetPeer(Ns_Sock *sockPtr);
 Ns_IoStatus     NsSockAccept(Ns_Driver *driver, int listenFd, Ns_Sock *sockPtr);
 Ns_IoStatus     NsSockSetError(Ns_Sock *sockPtr, int errnum);
+Ns_IoStatus     NsSockSetErrorText(Ns_Sock *sockPtr, const char *message);
+void            NsSockClearError(Ns_Sock *sockPtr);
 /* nsssl.c */
 const Ns_DriverProcs *NsSslDriverProcs(void);
 Ns_ReturnCode   NsSslClientInit(Ns_Sock *sockPtr, const char *host,
                                 const Ns_TlsOptions *tlsPtr, Ns_SockError *errPtr);
 /* sockapi.c */
 void            NsSockErrorSet(Ns_SockError *errPtr, const char *message, ...);
+Ns_Sock        *NsSockAlloc(void);
 void            NsSockErrorPosix(Ns_SockError *errPtr, int errnum);
 
 /* conn.c */

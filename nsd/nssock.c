@@ -19,23 +19,49 @@
 
 /*
  *----------------------------------------------------------------------
- * NsSockSetError --
+ * NsSockSetError, NsSockSetErrorText, NsSockClearError --
  *
- *      Record errno in the sock for the layers above.
+ *      Record an error in the sock for the layers above: an errno, whose
+ *      text strerror gives when asked for (Ns_SockErrorString); or, for
+ *      an error without one (TLS), a copy of its text.  Most socks never
+ *      fail, so none carries room for a message: the copy is allocated
+ *      when needed.  NsSockClearError frees it, as a sock is freed.
  *
  * Results:
  *      NS_IO_ERROR.
  *
  * Side effects:
- *      Sets sockPtr->errnum and sockPtr->errorMsg.
+ *      Sets sockPtr->errnum and sockPtr->errorMsg (malloc'd, or NULL).
  *----------------------------------------------------------------------
  */
 Ns_IoStatus
 NsSockSetError(Ns_Sock *sockPtr, int errnum)
 {
+    NsSockClearError(sockPtr);
     sockPtr->errnum = errnum;
-    snprintf(sockPtr->errorMsg, sizeof(sockPtr->errorMsg), "%s", strerror(errnum));
     return NS_IO_ERROR;
+}
+
+Ns_IoStatus
+NsSockSetErrorText(Ns_Sock *sockPtr, const char *message)
+{
+    size_t size = strlen(message) + 1;
+    char  *copy = malloc(size);
+
+    if (copy == NULL) {
+        Tcl_Panic("sock: unable to allocate %zu bytes", size);
+    }
+    NsSockClearError(sockPtr);
+    sockPtr->errnum = 0;
+    sockPtr->errorMsg = memcpy(copy, message, size);
+    return NS_IO_ERROR;
+}
+
+void
+NsSockClearError(Ns_Sock *sockPtr)
+{
+    free(sockPtr->errorMsg);
+    sockPtr->errorMsg = NULL;
 }
 
 /*
@@ -308,8 +334,8 @@ Ns_SockClose(Ns_Sock *sockPtr)
  *      Wait until the sock is readable or writable, as a driver asked.
  *
  * Results:
- *      NS_IO_OK when ready, NS_IO_ERROR with errorMsg "timeout" when the
- *      time passed (errnum ETIMEDOUT).
+ *      NS_IO_OK when ready, NS_IO_ERROR with errnum ETIMEDOUT when the
+ *      time passed.
  *----------------------------------------------------------------------
  */
 Ns_IoStatus
@@ -339,7 +365,7 @@ NsSockWait(Ns_Sock *sockPtr, Ns_IoStatus want, const Ns_Time *timeoutPtr)
  *      block; the event thread never calls it.
  *
  * Results:
- *      NS_OK, NS_TIMEOUT, or NS_ERROR (reason in sockPtr->errorMsg).
+ *      NS_OK, NS_TIMEOUT, or NS_ERROR (reason: Ns_SockErrorString).
  *----------------------------------------------------------------------
  */
 Ns_ReturnCode

@@ -38,6 +38,7 @@
 #include <openssl/x509v3.h>
 
 #define TLS_RECORD_MAX 16384    /* plaintext bytes of one full TLS record */
+#define ERROR_TEXT_MAX 160      /* bytes of an error text, with its NUL: longer is cut */
 
 /* What a failed SSL call was doing: decides how "the peer vanished" maps. */
 typedef enum {
@@ -178,15 +179,16 @@ ErrorQueueString(char *buf, size_t size)
  *      NS_IO_ERROR.
  *
  * Side effects:
- *      Sets errnum to 0 and errorMsg; clears the error queue.  The
- *      connection is broken, so no close_notify will be sent on close.
+ *      Sets errnum to 0 and errorMsg (NsSockSetErrorText); clears the
+ *      error queue.  The connection is broken, so no close_notify will be
+ *      sent on close.
  *----------------------------------------------------------------------
  */
 static Ns_IoStatus
 SetTlsError(Ns_Sock *sockPtr, SSL *ssl, const char *fallback)
 {
     unsigned long err = ERR_peek_last_error();
-    char          reasons[96];
+    char          reasons[96], message[ERROR_TEXT_MAX];
     long          verify = X509_V_OK;
 
     if (ERR_GET_LIB(err) == ERR_LIB_SSL
@@ -197,15 +199,14 @@ SetTlsError(Ns_Sock *sockPtr, SSL *ssl, const char *fallback)
     if (reasons[0] == '\0') {
         snprintf(reasons, sizeof(reasons), "%s", fallback);
     }
-    sockPtr->errnum = 0;
     if (verify != X509_V_OK) {
-        snprintf(sockPtr->errorMsg, sizeof(sockPtr->errorMsg), "%s: %.60s", reasons,
+        snprintf(message, sizeof(message), "%s: %.60s", reasons,
                  X509_verify_cert_error_string(verify));
     } else {
-        snprintf(sockPtr->errorMsg, sizeof(sockPtr->errorMsg), "%s", reasons);
+        snprintf(message, sizeof(message), "%s", reasons);
     }
     SSL_set_quiet_shutdown(ssl, 1);
-    return NS_IO_ERROR;
+    return NsSockSetErrorText(sockPtr, message);
 }
 
 /*
@@ -563,17 +564,15 @@ SslAccept(Ns_Driver *driver, int listenFd, Ns_Sock *sockPtr)
     }
     if (driver->ctx == NULL) {
         /* A driver without a server context, such as the client driver. */
-        snprintf(sockPtr->errorMsg, sizeof(sockPtr->errorMsg), "no certificate configured");
-        sockPtr->errnum = 0;
-        status = NS_IO_ERROR;
+        status = NsSockSetErrorText(sockPtr, "no certificate configured");
     } else {
         ERR_clear_error();
         ssl = SSL_new(driver->ctx);
         if (ssl == NULL || SSL_set_fd(ssl, sockPtr->fd) != 1) {
-            (void)ErrorQueueString(sockPtr->errorMsg, sizeof(sockPtr->errorMsg));
-            sockPtr->errnum = 0;
+            char message[ERROR_TEXT_MAX];
+
+            status = NsSockSetErrorText(sockPtr, ErrorQueueString(message, sizeof(message)));
             SSL_free(ssl);
-            status = NS_IO_ERROR;
         } else {
             SSL_set_accept_state(ssl);
             sockPtr->tls = ssl;

@@ -177,6 +177,31 @@ ConnectFd(const struct sockaddr *sa, socklen_t saLen, const Ns_Time *deadlinePtr
 
 /*
  *----------------------------------------------------------------------
+ * NsSockAlloc --
+ *
+ *      Memory for a sock that leaves the driver: an outgoing one, one
+ *      accepted on a listening channel, a detached one.  It lives as long
+ *      as its connection, and an idle server may hold many thousands, so
+ *      it comes from malloc (16-byte steps), not from Tcl's allocator
+ *      (powers of two, freed blocks kept per thread).
+ *
+ * Results:
+ *      A zeroed sock; Ns_SockDestroy frees it.
+ *----------------------------------------------------------------------
+ */
+Ns_Sock *
+NsSockAlloc(void)
+{
+    Ns_Sock *sockPtr = calloc(1, sizeof(Ns_Sock));
+
+    if (sockPtr == NULL) {
+        Tcl_Panic("sock: unable to allocate %zu bytes", sizeof(Ns_Sock));
+    }
+    return sockPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
  * NewSock --
  *
  *      A sock for a connected fd, owned by the plain client driver.
@@ -188,9 +213,8 @@ ConnectFd(const struct sockaddr *sa, socklen_t saLen, const Ns_Time *deadlinePtr
 static Ns_Sock *
 NewSock(int fd, const struct sockaddr *sa, socklen_t saLen)
 {
-    Ns_Sock *sockPtr = ckalloc(sizeof(Ns_Sock));
+    Ns_Sock *sockPtr = NsSockAlloc();
 
-    memset(sockPtr, 0, sizeof(Ns_Sock));
     sockPtr->fd = fd;
     sockPtr->driver = NsSockClientDriver();
     if (saLen > sizeof(sockPtr->peerAddr)) {
@@ -430,11 +454,10 @@ Ns_SockListen(const char *address, int port, int backlog, int *boundPortPtr)
 Ns_Sock *
 Ns_SockAccept(Ns_Driver *driver, int listenFd, Ns_SockError *errPtr)
 {
-    Ns_Sock    *sockPtr = ckalloc(sizeof(Ns_Sock));
+    Ns_Sock    *sockPtr = NsSockAlloc();
     Ns_IoStatus status;
 
     errPtr->errorCode[0] = errPtr->message[0] = '\0';
-    memset(sockPtr, 0, sizeof(Ns_Sock));
     sockPtr->fd = -1;
     sockPtr->driver = driver;
     status = driver->procs->acceptProc(driver, listenFd, sockPtr);
@@ -442,7 +465,8 @@ Ns_SockAccept(Ns_Driver *driver, int listenFd, Ns_SockError *errPtr)
         if (status == NS_IO_ERROR) {
             Ns_SockGetError(sockPtr, errPtr);
         }
-        ckfree(sockPtr);
+        NsSockClearError(sockPtr);
+        free(sockPtr);
         sockPtr = NULL;
     }
     return sockPtr;
@@ -485,7 +509,8 @@ Ns_SockDestroy(Ns_Sock *sockPtr)
         if (sockPtr->fd >= 0 || sockPtr->tls != NULL) {
             Ns_SockClose(sockPtr);
         }
-        ckfree(sockPtr);
+        NsSockClearError(sockPtr);
+        free(sockPtr);
     }
 }
 
@@ -501,14 +526,34 @@ Ns_SockDestroy(Ns_Sock *sockPtr)
 void
 Ns_SockGetError(const Ns_Sock *sockPtr, Ns_SockError *errPtr)
 {
+    const char *text = Ns_SockErrorString(sockPtr);
+
     if (sockPtr->errnum != 0) {
         NsSockErrorPosix(errPtr, sockPtr->errnum);
     } else if (sockPtr->tls != NULL) {
-        NsSockErrorSet(errPtr, sockPtr->errorMsg, "OPENSSL", sockPtr->errorMsg, (char *)0);
+        NsSockErrorSet(errPtr, text, "OPENSSL", text, (char *)0);
     } else {
-        const char *message = (sockPtr->errorMsg[0] != '\0') ? sockPtr->errorMsg
-                                                             : "unknown error";
+        const char *message = (text[0] != '\0') ? text : "unknown error";
 
         NsSockErrorSet(errPtr, message, "NS", "IO", message, (char *)0);
     }
+}
+
+/*
+ *----------------------------------------------------------------------
+ * Ns_SockErrorString --
+ *
+ *      The text of the last NS_IO_ERROR of a sock, for logs: strerror of
+ *      its errno, or the text kept for an error without one (TLS).
+ *
+ * Results:
+ *      The text, "" when there is none; valid until the next error of
+ *      the sock.
+ *----------------------------------------------------------------------
+ */
+const char *
+Ns_SockErrorString(const Ns_Sock *sockPtr)
+{
+    return (sockPtr->errnum != 0) ? strerror(sockPtr->errnum)
+         : (sockPtr->errorMsg != NULL) ? sockPtr->errorMsg : "";
 }

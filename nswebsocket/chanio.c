@@ -625,12 +625,12 @@ ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, bool takeKept, Ns_SockError
         ConnChanSetClosedError(errPtr, chanPtr->name);
         return TCL_ERROR;
     }
-    if (takeKept) {
-        WsFrameReaderTake(&chanPtr->reader, dsPtr);
+    if (takeKept && chanPtr->readerPtr != NULL) {
+        WsFrameReaderTake(chanPtr->readerPtr, dsPtr);
     }
     for (;;) {
         int         start = Tcl_DStringLength(dsPtr);
-        size_t      kept = WsFrameReaderPending(&chanPtr->reader);
+        size_t      kept = ConnChanKept(chanPtr);
         size_t      n = 0;
         Ns_IoStatus status;
 
@@ -704,7 +704,9 @@ ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, bool takeKept, Ns_SockError
 void
 ConnChanUnread(ConnChan *chanPtr, const char *data, size_t len)
 {
-    pthread_mutex_lock(&chanPtr->lock);
-    WsFrameReaderAppend(&chanPtr->reader, data, len);
-    pthread_mutex_unlock(&chanPtr->lock);
+    if (len > 0) {
+        pthread_mutex_lock(&chanPtr->lock);
+        WsFrameReaderAppend(ConnChanReader(chanPtr), data, len);
+        pthread_mutex_unlock(&chanPtr->lock);
+    }
 }

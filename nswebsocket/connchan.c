@@ -26,6 +26,20 @@ static Tcl_HashTable   channels;                                /* name -> ConnC
 static bool            tableInit = false;
 static atomic_ulong    nextChannelId = 0;
 
+/* The longest peer text a channel shows (a listening channel's address). */
+#define PEER_MAX 63
+
+/*
+ * The strings many channels have in common (server, thread and driver
+ * names, WebSocket callbacks), each kept once with the number of holders:
+ * ten thousand WebSockets of one server and one ws::handshake call would
+ * otherwise keep tens of thousands of copies of a handful of strings.
+ * stringsLock is a leaf lock.
+ */
+static pthread_mutex_t stringsLock = PTHREAD_MUTEX_INITIALIZER; /* protects strings */
+static Tcl_HashTable   strings;                                  /* string -> holders */
+static bool            stringsInit = false;
+
 /* How long a channel closing after its last bytes waits for them to go out. */
 static const Ns_Time   drainTimeout = {2, 0};
 
@@ -118,10 +132,69 @@ ConnChanEval(ConnChan *chanPtr, Tcl_Interp *interp, Tcl_Obj *scriptObj)
 
 /*
  *----------------------------------------------------------------------
+ * ConnChanHoldString, ConnChanReleaseString --
+ *
+ *      Hold a shared copy of a string, and let go of it again; the copy
+ *      goes with its last holder.  NULL is held and released as NULL.
+ *
+ * Results:
+ *      ConnChanHoldString: the shared copy, equal to string and valid
+ *      until released.
+ *----------------------------------------------------------------------
+ */
+const char *
+ConnChanHoldString(const char *string)
+{
+    Tcl_HashEntry *hPtr;
+    const char    *shared;
+    int            isNew;
+
+    if (string == NULL) {
+        return NULL;
+    }
+    pthread_mutex_lock(&stringsLock);
+    if (!stringsInit) {
+        Tcl_InitHashTable(&strings, TCL_STRING_KEYS);
+        stringsInit = true;
+    }
+    hPtr = Tcl_CreateHashEntry(&strings, string, &isNew);
+    Tcl_SetHashValue(hPtr, (void *)((uintptr_t)Tcl_GetHashValue(hPtr) + 1));
+    shared = Tcl_GetHashKey(&strings, hPtr);
+    pthread_mutex_unlock(&stringsLock);
+    return shared;
+}
+
+void
+ConnChanReleaseString(const char *shared)
+{
+    Tcl_HashEntry *hPtr;
+
+    if (shared == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&stringsLock);
+    hPtr = Tcl_FindHashEntry(&strings, shared);
+    if (hPtr != NULL) {
+        uintptr_t holders = (uintptr_t)Tcl_GetHashValue(hPtr) - 1;
+
+        if (holders == 0) {
+            Tcl_DeleteHashEntry(hPtr);
+        } else {
+            Tcl_SetHashValue(hPtr, (void *)holders);
+        }
+    }
+    pthread_mutex_unlock(&stringsLock);
+}
+
+/*
+ *----------------------------------------------------------------------
  * ConnChanCreate --
  *
  *      Make a channel for a socket the caller hands over, and enter it in
- *      the table under a fresh name.
+ *      the table under a fresh name.  A channel may live for days with
+ *      thousands of others, so it comes from malloc, which rounds to 16
+ *      bytes, not from Tcl's allocator, which rounds up to a power of two
+ *      and keeps freed blocks in per-thread caches.
  *
  * Results:
  *      The channel, with one reference for the caller (release it).
@@ -131,19 +204,32 @@ ConnChan *
 ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_Time *startPtr,
                const char *clientData)
 {
-    ConnChan      *chanPtr = ckalloc(sizeof(ConnChan));
+    ConnChan      *chanPtr = calloc(1, sizeof(ConnChan));
     Tcl_HashEntry *hPtr;
     int            isNew;
 
-    memset(chanPtr, 0, sizeof(ConnChan));
+    if (chanPtr == NULL) {
+        Tcl_Panic("ns_connchan: unable to allocate %zu bytes", sizeof(ConnChan));
+    }
     snprintf(chanPtr->name, sizeof(chanPtr->name), "conn%lu",
              atomic_fetch_add(&nextChannelId, 1));
-    chanPtr->server = ns_strdup(server);
+    chanPtr->server = ConnChanHoldString(server);
     chanPtr->configPtr = WsConfigGet(server);
-    chanPtr->threadName = ns_strdup(Ns_ThreadGetName());
+    chanPtr->threadName = ConnChanHoldString(Ns_ThreadGetName());
     /* The driver's module name ("http"), as NaviServer's list and status show it. */
-    chanPtr->driverName = ns_strdup(sockPtr != NULL ? sockPtr->driver->moduleName : "nssock");
-    snprintf(chanPtr->peer, sizeof(chanPtr->peer), "%s", peer != NULL ? peer : "");
+    chanPtr->driverName = ConnChanHoldString(sockPtr != NULL ? sockPtr->driver->moduleName
+                                                           : "nssock");
+    if (peer == NULL) {
+        peer = "";
+    }
+    if (sockPtr == NULL || strcmp(peer, sockPtr->peer) != 0) {
+        /* At most PEER_MAX bytes, as ns_connchan list has always shown it. */
+        size_t len = strlen(peer);
+
+        len = (len > PEER_MAX) ? PEER_MAX : len;
+        chanPtr->address = memcpy(ckalloc(len + 1), peer, len);
+        chanPtr->address[len] = '\0';
+    }
     if (startPtr != NULL) {
         chanPtr->start = *startPtr;
     } else {
@@ -155,8 +241,6 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     chanPtr->timeout.sec = chanPtr->recvTimeout.sec = chanPtr->sendTimeout.sec = -1;
     atomic_init(&chanPtr->refCount, 2);
     pthread_mutex_init(&chanPtr->lock, NULL);
-    Tcl_DStringInit(&chanPtr->subscriptions);
-    WsFrameReaderInit(&chanPtr->reader);
 
     pthread_mutex_lock(&tableLock);
     if (!tableInit) {
@@ -167,6 +251,27 @@ ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_
     Tcl_SetHashValue(hPtr, chanPtr);
     pthread_mutex_unlock(&tableLock);
     return chanPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanSetDriverName --
+ *
+ *      Name another driver as the channel's (open -driver, listen -driver).
+ *      The channel is in the table already: ns_connchan list may read the
+ *      name from another thread, under the channel's lock.
+ *----------------------------------------------------------------------
+ */
+void
+ConnChanSetDriverName(ConnChan *chanPtr, const char *name)
+{
+    const char *newName = ConnChanHoldString(name), *oldName;
+
+    pthread_mutex_lock(&chanPtr->lock);
+    oldName = chanPtr->driverName;
+    chanPtr->driverName = newName;
+    pthread_mutex_unlock(&chanPtr->lock);
+    ConnChanReleaseString(oldName);
 }
 
 /*
@@ -221,19 +326,69 @@ ConnChanRelease(ConnChan *chanPtr)
         close(chanPtr->listenFd);
     }
     pthread_mutex_destroy(&chanPtr->lock);
-    ckfree(chanPtr->server);
-    ckfree(chanPtr->threadName);
-    ckfree(chanPtr->driverName);
+    ConnChanReleaseString(chanPtr->server);
+    ConnChanReleaseString(chanPtr->threadName);
+    ConnChanReleaseString(chanPtr->driverName);
     ckfree(chanPtr->clientData);
+    ckfree(chanPtr->address);
     ConnChanDropQueue(chanPtr);
     ckfree(chanPtr->queue);
     if (chanPtr->wsPtr != NULL) {
         WsChannelFree(chanPtr->wsPtr);
     }
-    Tcl_DStringFree(&chanPtr->subscriptions);
-    WsFrameReaderFree(&chanPtr->reader);
+    free(chanPtr->subscriptions);
+    if (chanPtr->readerPtr != NULL) {
+        WsFrameReaderFree(chanPtr->readerPtr);
+        free(chanPtr->readerPtr);
+    }
     ckfree(chanPtr->script);
-    ckfree(chanPtr);
+    free(chanPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanPeer --
+ *
+ *      The channel's peer as text: the sock's own, kept there only once.
+ *      The sock stays until the channel is freed, so no lock is needed.
+ *
+ * Results:
+ *      The remote address, a listening channel's address, or "".
+ *----------------------------------------------------------------------
+ */
+const char *
+ConnChanPeer(const ConnChan *chanPtr)
+{
+    return (chanPtr->address != NULL) ? chanPtr->address
+         : (chanPtr->sockPtr != NULL) ? chanPtr->sockPtr->peer : "";
+}
+
+/*
+ *----------------------------------------------------------------------
+ * ConnChanReader, ConnChanKept --
+ *
+ *      The channel's reader, made when first needed: most channels, idle
+ *      WebSockets among them, never keep a byte.  The bytes it keeps (none
+ *      without a reader).  Called with the channel's lock held.
+ *----------------------------------------------------------------------
+ */
+WsFrameReader *
+ConnChanReader(ConnChan *chanPtr)
+{
+    if (chanPtr->readerPtr == NULL) {
+        chanPtr->readerPtr = malloc(sizeof(WsFrameReader));
+        if (chanPtr->readerPtr == NULL) {
+            Tcl_Panic("ns_connchan: unable to allocate %zu bytes", sizeof(WsFrameReader));
+        }
+        WsFrameReaderInit(chanPtr->readerPtr);
+    }
+    return chanPtr->readerPtr;
+}
+
+size_t
+ConnChanKept(const ConnChan *chanPtr)
+{
+    return (chanPtr->readerPtr != NULL) ? WsFrameReaderPending(chanPtr->readerPtr) : 0;
 }
 
 /*
@@ -494,7 +649,7 @@ ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
     snprintf(chanPtr->whenString, sizeof(chanPtr->whenString), "%s", whenString);
     chanPtr->suspended = false;
     chanPtr->callbackGen++;
-    pending = (WsFrameReaderPending(&chanPtr->reader) > 0 && (when & NS_EV_READ) != 0);
+    pending = (ConnChanKept(chanPtr) > 0 && (when & NS_EV_READ) != 0);
     pthread_mutex_unlock(&chanPtr->lock);
     ConnChanUpdateEvent(chanPtr);
     if (pending) {
@@ -769,7 +924,7 @@ HasInput(ConnChan *chanPtr)
 
     pthread_mutex_lock(&chanPtr->lock);
     if (!chanPtr->closed && chanPtr->sockPtr != NULL && chanPtr->sockPtr->tls != NULL
-        && WsFrameReaderPending(&chanPtr->reader) == 0 && !chanPtr->eof) {
+        && ConnChanKept(chanPtr) == 0 && !chanPtr->eof) {
         Tcl_DString ds;
         size_t      n = 0;
         Ns_IoStatus status;
@@ -778,7 +933,7 @@ HasInput(ConnChan *chanPtr)
         Tcl_DStringSetLength(&ds, CONNCHAN_READ_CHUNK);
         status = Ns_SockRecv(chanPtr->sockPtr, Tcl_DStringValue(&ds), CONNCHAN_READ_CHUNK, &n);
         if (status == NS_IO_OK) {
-            WsFrameReaderAppend(&chanPtr->reader, Tcl_DStringValue(&ds), n);
+            WsFrameReaderAppend(ConnChanReader(chanPtr), Tcl_DStringValue(&ds), n);
             chanPtr->received += n;
         } else if (status == NS_IO_EOF) {
             chanPtr->eof = true;
@@ -916,7 +1071,7 @@ ListEntry(const ConnChan *chanPtr)
     Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->threadName, -1));
     Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(Tcl_DStringValue(&ds), -1));
     Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->driverName, -1));
-    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(chanPtr->peer, -1));
+    Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewStringObj(ConnChanPeer(chanPtr), -1));
     Tcl_ListObjAppendElement(NULL, entryObj, Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->sent));
     Tcl_ListObjAppendElement(NULL, entryObj,
                              Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->received));
@@ -978,10 +1133,10 @@ ConnChanStatus(ConnChan *chanPtr)
     pthread_mutex_lock(&chanPtr->lock);
     Ns_TimeToString(&chanPtr->start, &ds);
     PUT("driver", Tcl_NewStringObj(chanPtr->driverName, -1));
-    PUT("fragments", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->reader.fragmentsLen));
-    PUT("framebuffer",
-        Tcl_NewWideIntObj((Tcl_WideInt)WsFrameReaderPending(&chanPtr->reader)));
-    PUT("peer", Tcl_NewStringObj(chanPtr->peer, -1));
+    PUT("fragments", Tcl_NewWideIntObj((Tcl_WideInt)(chanPtr->readerPtr != NULL
+                                                     ? chanPtr->readerPtr->fragmentsLen : 0)));
+    PUT("framebuffer", Tcl_NewWideIntObj((Tcl_WideInt)ConnChanKept(chanPtr)));
+    PUT("peer", Tcl_NewStringObj(ConnChanPeer(chanPtr), -1));
     PUT("received", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->received));
     PUT("sendbuffer", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->queued));
     PUT("sent", Tcl_NewWideIntObj((Tcl_WideInt)chanPtr->sent));

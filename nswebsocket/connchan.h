@@ -51,11 +51,14 @@ typedef enum {
 
 typedef struct ConnChan {
     char             name[32];      /* "conn7", never reused */
-    char            *server;        /* virtual server it belongs to */
+    const char      *server;        /* virtual server it belongs to (shared) */
     const struct WsConfig *configPtr; /* the module's settings for that server */
-    char            *threadName;    /* thread that created it */
-    char            *driverName;    /* "nssock", "nsssl" */
-    char             peer[64];      /* remote address */
+    const char      *threadName;    /* thread that created it (shared) */
+    const char      *driverName;    /* "http", "https": driver module (shared); set
+                                     * again under lock by ConnChanSetDriverName */
+    char            *address;       /* the peer as given when that is not the sock's
+                                     * own text (a listening channel's address), else
+                                     * NULL: ConnChanPeer */
     Ns_Time          start;         /* start of the request, or creation */
     char            *clientData;    /* from ns_conn clientdata at detach */
     atomic_int       refCount;      /* table + callers + the event */
@@ -66,6 +69,8 @@ typedef struct ConnChan {
     Ns_Sock         *sockPtr;       /* NULL once closed */
     bool             closed;
     bool             writesShut;    /* only a CHAN_WRITE_LAST message may be written */
+    bool             eof;           /* the peer closed its side */
+    int              debugLevel;
     struct ChanQueueEntry *queue;   /* ring of bytes not yet taken by the kernel */
     size_t           queueHead;     /* first entry */
     size_t           queueCount;    /* entries in use */
@@ -73,34 +78,47 @@ typedef struct ConnChan {
     size_t           queued;        /* bytes queued */
     uint64_t         sent;          /* bytes handed to the kernel */
     uint64_t         received;      /* bytes read */
-    WsFrameReader    reader;        /* bytes read but not returned (detach leftover,
-                                     * frames), and an unfinished fragmented message */
-    bool             eof;           /* the peer closed its side */
-    int              debugLevel;
+    WsFrameReader   *readerPtr;     /* bytes read but not returned (detach leftover,
+                                     * frames), and an unfinished fragmented message;
+                                     * NULL until needed (ConnChanReader) */
     /* The callback (ns_connchan callback). */
     char            *script;        /* NULL when none */
     unsigned int     when;          /* NS_EV_READ | NS_EV_WRITE | NS_EV_ERROR | NS_EV_EXIT */
-    char             whenString[8]; /* as given: "rw" ... */
-    bool             suspended;     /* the callback returned 2 */
     unsigned int     callbackGen;   /* counts ns_connchan callback calls */
+    char             whenString[8]; /* as given: "rw" ... */
     Ns_Time          timeout;       /* -timeout, sec < 0: none */
     Ns_Time          recvTimeout;   /* -receivetimeout, sec < 0: none */
     Ns_Time          sendTimeout;   /* -sendtimeout, sec < 0: none */
     Ns_Event        *event;         /* NULL until a callback or a pending send needs one */
+    struct WsChannel *wsPtr;        /* WebSocket state, or NULL */
+    bool             suspended;     /* the callback returned 2 */
     bool             closeWhenDrained; /* close as soon as the queue is empty */
     bool             corkPending;   /* queued while corked: the event thread flushes it */
     bool             wsReading;     /* a WebSocket read by the event thread */
-    struct WsChannel *wsPtr;        /* WebSocket state, or NULL */
-    Tcl_DString      subscriptions; /* WebSocket subscription names, NUL-separated;
-                                     * protected by subsLock (wsmulticast.c) */
+    /*
+     * WebSocket subscriptions, protected by subsLock (wsmulticast.c).  Every
+     * server-side WebSocket is in the hidden "all", so that one is a flag
+     * and costs no memory; the names of any others are allocated when the
+     * first is added.
+     */
+    bool             inAll;         /* in the hidden subscription "all" */
+    char            *subscriptions; /* the other names, each ending with NUL
+                                     * (malloc'd), or NULL */
+    size_t           subscriptionsLen; /* bytes of them */
 } ConnChan;
 
 /* connchan.c */
+const char *ConnChanHoldString(const char *string);
+void        ConnChanSetDriverName(ConnChan *chanPtr, const char *name);
+void        ConnChanReleaseString(const char *shared);
 int         ConnChanEval(ConnChan *chanPtr, Tcl_Interp *interp, Tcl_Obj *scriptObj);
 ConnChan   *ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer,
                            const Ns_Time *startPtr, const char *clientData);
 ConnChan   *ConnChanGet(const char *server, const char *name);   /* referenced, or NULL */
 void        ConnChanRelease(ConnChan *chanPtr);
+const char *ConnChanPeer(const ConnChan *chanPtr);
+WsFrameReader *ConnChanReader(ConnChan *chanPtr);
+size_t      ConnChanKept(const ConnChan *chanPtr);
 void        ConnChanClose(ConnChan *chanPtr);
 Tcl_Obj    *ConnChanList(const char *server);
 Tcl_Obj    *ConnChanStatus(ConnChan *chanPtr);

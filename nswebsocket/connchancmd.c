@@ -448,7 +448,7 @@ ReadFrame(Tcl_Interp *interp, ConnChan *chanPtr)
     int          result;
 
     pthread_mutex_lock(&chanPtr->lock);
-    ready = WsFrameReaderReady(&chanPtr->reader, maxMessage);
+    ready = WsFrameReaderReady(ConnChanReader(chanPtr), maxMessage);
     pthread_mutex_unlock(&chanPtr->lock);
 
     Tcl_DStringInit(&ds);
@@ -457,7 +457,7 @@ ReadFrame(Tcl_Interp *interp, ConnChan *chanPtr)
         result = TCL_ERROR;
     } else {
         pthread_mutex_lock(&chanPtr->lock);
-        result = WsFrameReaderNext(interp, &chanPtr->reader, Tcl_DStringValue(&ds),
+        result = WsFrameReaderNext(interp, ConnChanReader(chanPtr), Tcl_DStringValue(&ds),
                                    (size_t)Tcl_DStringLength(&ds), chanPtr->eof, maxMessage);
         pthread_mutex_unlock(&chanPtr->lock);
     }
@@ -811,8 +811,7 @@ ConnChanOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
             size_t       written;
 
             if (driver != NULL) {
-                ckfree(chanPtr->driverName);
-                chanPtr->driverName = ns_strdup(driver->moduleName);
+                ConnChanSetDriverName(chanPtr, driver->moduleName);
             }
 
             Tcl_DStringInit(&req);
@@ -909,8 +908,7 @@ ConnChanListenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc
 
             chanPtr->listenFd = fd;
             chanPtr->listenDriver = driver;
-            ckfree(chanPtr->driverName);
-            chanPtr->driverName = ns_strdup(driver->moduleName);
+            ConnChanSetDriverName(chanPtr, driver->moduleName);
             ConnChanStartListening(chanPtr, script);
             Tcl_DictObjPut(NULL, dictObj, Tcl_NewStringObj("channel", -1),
                            Tcl_NewStringObj(chanPtr->name, -1));

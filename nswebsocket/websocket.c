@@ -22,36 +22,136 @@
 static const WsParserCallbacks parserCallbacks;
 
 /*
+ * The options in use, one copy of each distinct value with the number of
+ * channels that hold it.  optionsLock is a leaf lock.
+ */
+typedef struct HeldOptions {
+    WsOptions options;      /* first: what WsOptionsHold hands out */
+    size_t    holders;
+} HeldOptions;
+
+static pthread_mutex_t optionsLock = PTHREAD_MUTEX_INITIALIZER;  /* protects options */
+static Tcl_HashTable   options;                /* WsOptions (as key) -> HeldOptions */
+static bool            optionsInit = false;
+
+/*
+ *----------------------------------------------------------------------
+ * WsOptionsHold, WsOptionsRelease --
+ *
+ *      Hold the shared copy of a set of options, and let go of it again.
+ *      The copy holds its strings as shared strings (ConnChanHoldString),
+ *      so options are equal exactly when their bytes are, and serve as
+ *      the table key; it goes with its last holder.
+ *
+ * Results:
+ *      WsOptionsHold: the shared copy, equal to *valuePtr.
+ *----------------------------------------------------------------------
+ */
+static void
+ReleaseStrings(const WsOptions *optionsPtr)
+{
+    ConnChanReleaseString(optionsPtr->callback);
+    ConnChanReleaseString(optionsPtr->onMessage);
+    ConnChanReleaseString(optionsPtr->onClose);
+    ConnChanReleaseString(optionsPtr->onError);
+}
+
+const WsOptions *
+WsOptionsHold(const WsOptions *valuePtr)
+{
+    WsOptions      key;
+    HeldOptions   *heldPtr;
+    Tcl_HashEntry *hPtr;
+    int            isNew;
+
+    memset(&key, 0, sizeof(key));
+    key.callback = ConnChanHoldString(valuePtr->callback);
+    key.onMessage = ConnChanHoldString(valuePtr->onMessage);
+    key.onClose = ConnChanHoldString(valuePtr->onClose);
+    key.onError = ConnChanHoldString(valuePtr->onError);
+    key.idleTimeout = valuePtr->idleTimeout;
+    key.heartbeat = valuePtr->heartbeat;
+
+    pthread_mutex_lock(&optionsLock);
+    if (!optionsInit) {
+        Tcl_InitHashTable(&options, (int)(sizeof(WsOptions) / sizeof(int)));
+        optionsInit = true;
+    }
+    hPtr = Tcl_CreateHashEntry(&options, (const char *)&key, &isNew);
+    if (isNew) {
+        heldPtr = ckalloc(sizeof(HeldOptions));
+        heldPtr->options = key;
+        heldPtr->holders = 0;
+        Tcl_SetHashValue(hPtr, heldPtr);
+    } else {
+        heldPtr = Tcl_GetHashValue(hPtr);
+    }
+    heldPtr->holders++;
+    pthread_mutex_unlock(&optionsLock);
+    if (!isNew) {
+        /* The shared copy holds its strings already. */
+        ReleaseStrings(&key);
+    }
+    return &heldPtr->options;
+}
+
+void
+WsOptionsRelease(const WsOptions *optionsPtr)
+{
+    HeldOptions   *heldPtr = NULL;
+    Tcl_HashEntry *hPtr;
+
+    pthread_mutex_lock(&optionsLock);
+    hPtr = Tcl_FindHashEntry(&options, (const char *)optionsPtr);
+    if (hPtr != NULL && --((HeldOptions *)Tcl_GetHashValue(hPtr))->holders == 0) {
+        heldPtr = Tcl_GetHashValue(hPtr);
+        Tcl_DeleteHashEntry(hPtr);
+    }
+    pthread_mutex_unlock(&optionsLock);
+    if (heldPtr != NULL) {
+        ReleaseStrings(&heldPtr->options);
+        ckfree(heldPtr);
+    }
+}
+
+/*
  *----------------------------------------------------------------------
  * WsChannelCreate --
  *
- *      Put a channel into WebSocket mode with the module's defaults.
+ *      Put a channel into WebSocket mode with the given options (NULL:
+ *      the module's defaults) and the module's other defaults.  The state
+ *      lives as long as the channel, and comes from malloc as the channel
+ *      does (see ConnChanCreate).
  *
  * Results:
  *      The WebSocket state (owned by the channel), or NULL when memory
- *      for the parser is not there.
+ *      for it or its parser is not there.
  *----------------------------------------------------------------------
  */
 WsChannel *
-WsChannelCreate(ConnChan *chanPtr, bool isServer)
+WsChannelCreate(ConnChan *chanPtr, bool isServer, const WsOptions *valuePtr)
 {
-    WsChannel      *wsPtr = ckalloc(sizeof(WsChannel));
+    WsChannel      *wsPtr = calloc(1, sizeof(WsChannel));
     const WsConfig *cfgPtr = chanPtr->configPtr;
+    WsOptions       defaults = {NULL, NULL, NULL, NULL, cfgPtr->idleTimeout, cfgPtr->heartbeat};
 
-    memset(wsPtr, 0, sizeof(WsChannel));
+    if (wsPtr == NULL) {
+        return NULL;
+    }
     wsPtr->parserPtr = WsParserCreate(isServer, cfgPtr->maxMessage);
     if (wsPtr->parserPtr == NULL) {
-        ckfree(wsPtr);
+        free(wsPtr);
         return NULL;
     }
     wsPtr->isServer = isServer;
-    wsPtr->maxMessage = cfgPtr->maxMessage;
-    wsPtr->idleTimeout = cfgPtr->idleTimeout;
-    wsPtr->heartbeat = cfgPtr->heartbeat;
+    wsPtr->optionsPtr = WsOptionsHold(valuePtr != NULL ? valuePtr : &defaults);
     wsPtr->sendLimit = cfgPtr->sendLimit;
     wsPtr->slowPolicy = cfgPtr->slowPolicy;
     Ns_GetMonotonicTime(&wsPtr->lastReceive);
-    Tcl_DStringInit(&wsPtr->pending);
+    if (!isServer) {
+        wsPtr->pendingPtr = ckalloc(sizeof(Tcl_DString));
+        Tcl_DStringInit(wsPtr->pendingPtr);
+    }
     pthread_mutex_lock(&chanPtr->lock);
     chanPtr->wsPtr = wsPtr;
     pthread_mutex_unlock(&chanPtr->lock);
@@ -69,13 +169,31 @@ void
 WsChannelFree(WsChannel *wsPtr)
 {
     WsParserDestroy(wsPtr->parserPtr);
-    ckfree(wsPtr->callback);
-    ckfree(wsPtr->onMessage);
-    ckfree(wsPtr->onClose);
-    ckfree(wsPtr->onError);
+    WsOptionsRelease(wsPtr->optionsPtr);
     ckfree(wsPtr->protocol);
-    Tcl_DStringFree(&wsPtr->pending);
-    ckfree(wsPtr);
+    if (wsPtr->pendingPtr != NULL) {
+        Tcl_DStringFree(wsPtr->pendingPtr);
+        ckfree(wsPtr->pendingPtr);
+    }
+    free(wsPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ * WsChannelSetCallback --
+ *
+ *      Replace the channel's callback (ws::io), in the event thread.
+ *----------------------------------------------------------------------
+ */
+void
+WsChannelSetCallback(WsChannel *wsPtr, const char *callback)
+{
+    const WsOptions *oldPtr = wsPtr->optionsPtr;
+    WsOptions        value = *oldPtr;
+
+    value.callback = callback;
+    wsPtr->optionsPtr = WsOptionsHold(&value);
+    WsOptionsRelease(oldPtr);
 }
 
 /*
@@ -102,23 +220,25 @@ IsSet(const Ns_Time *timePtr)
 void
 WsChannelStart(ConnChan *chanPtr)
 {
-    const WsChannel *wsPtr = chanPtr->wsPtr;
+    const WsOptions *optionsPtr = chanPtr->wsPtr->optionsPtr;
     Ns_Time          tick = {-1, 0};
+    bool             kept;
 
-    if (IsSet(&wsPtr->idleTimeout)) {
-        tick = wsPtr->idleTimeout;
+    if (IsSet(&optionsPtr->idleTimeout)) {
+        tick = optionsPtr->idleTimeout;
     }
-    if (IsSet(&wsPtr->heartbeat)
-        && (tick.sec < 0 || Ns_DiffTime(&wsPtr->heartbeat, &tick, NULL) < 0)) {
-        tick = wsPtr->heartbeat;
+    if (IsSet(&optionsPtr->heartbeat)
+        && (tick.sec < 0 || Ns_DiffTime(&optionsPtr->heartbeat, &tick, NULL) < 0)) {
+        tick = optionsPtr->heartbeat;
     }
     pthread_mutex_lock(&chanPtr->lock);
     chanPtr->timeout = tick;
     chanPtr->wsReading = true;
+    /* Frames that came with the upgrade request are not seen by epoll. */
+    kept = (ConnChanKept(chanPtr) > 0);
     pthread_mutex_unlock(&chanPtr->lock);
     ConnChanUpdateEvent(chanPtr);
-    /* Frames that came with the upgrade request are not seen by epoll. */
-    if (WsFrameReaderPending(&chanPtr->reader) > 0) {
+    if (kept) {
         ConnChanScheduleRead(chanPtr);
     }
 }
@@ -318,13 +438,14 @@ WsNotifyClosed(ConnChan *chanPtr, int code, const char *reason)
     WsUnsubscribeAll(chanPtr);
     if (!wsPtr->closeNotified) {
         wsPtr->closeNotified = true;
-        if (wsPtr->onClose != NULL) {
+        if (wsPtr->optionsPtr->onClose != NULL) {
             Tcl_Obj *objv[3];
 
             objv[0] = Tcl_NewStringObj(chanPtr->name, -1);
             objv[1] = Tcl_NewIntObj(code);
             objv[2] = Tcl_NewStringObj(reason, -1);
-            (void)RunScript(chanPtr, wsPtr->onClose, 3, objv, "on-close callback");
+            (void)RunScript(chanPtr, wsPtr->optionsPtr->onClose, 3, objv,
+                            "on-close callback");
         }
     }
 }
@@ -365,13 +486,13 @@ Fail(ConnChan *chanPtr, int code, const char *reason)
     if (code != 1006) {
         SendClose(chanPtr, code, reason);
     }
-    if (wsPtr->onError != NULL && !wsPtr->closeNotified) {
+    if (wsPtr->optionsPtr->onError != NULL && !wsPtr->closeNotified) {
         Tcl_Obj *objv[3];
 
         objv[0] = Tcl_NewStringObj(chanPtr->name, -1);
         objv[1] = Tcl_NewIntObj(code);
         objv[2] = Tcl_NewStringObj(reason, -1);
-        (void)RunScript(chanPtr, wsPtr->onError, 3, objv, "on-error callback");
+        (void)RunScript(chanPtr, wsPtr->optionsPtr->onError, 3, objv, "on-error callback");
     }
     WsNotifyClosed(chanPtr, code, reason);
     EndConnection(chanPtr);
@@ -423,9 +544,10 @@ Active(const ConnChan *chanPtr)
 static void
 OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len)
 {
-    ConnChan  *chanPtr = arg;
-    WsChannel *wsPtr = chanPtr->wsPtr;
-    Tcl_Obj   *objv[3];
+    ConnChan        *chanPtr = arg;
+    WsChannel       *wsPtr = chanPtr->wsPtr;
+    const WsOptions *optionsPtr = wsPtr->optionsPtr;
+    Tcl_Obj         *objv[3];
 
     if (!Active(chanPtr)) {
         return;
@@ -434,12 +556,12 @@ OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len)
         /* ws::client::receive takes these: opcode, 8-byte length, payload. */
         uint64_t n = len;
 
-        Tcl_DStringAppend(&wsPtr->pending, (const char *)&(uint8_t){(uint8_t)opcode}, 1);
-        Tcl_DStringAppend(&wsPtr->pending, (const char *)&n, sizeof(n));
-        Tcl_DStringAppend(&wsPtr->pending, (const char *)data, (int)len);
+        Tcl_DStringAppend(wsPtr->pendingPtr, (const char *)&(uint8_t){(uint8_t)opcode}, 1);
+        Tcl_DStringAppend(wsPtr->pendingPtr, (const char *)&n, sizeof(n));
+        Tcl_DStringAppend(wsPtr->pendingPtr, (const char *)data, (int)len);
         return;
     }
-    if (wsPtr->callback == NULL && wsPtr->onMessage == NULL) {
+    if (optionsPtr->callback == NULL && optionsPtr->onMessage == NULL) {
         return;
     }
     objv[0] = Tcl_NewStringObj(chanPtr->name, -1);
@@ -449,8 +571,9 @@ OnMessage(void *arg, unsigned int opcode, uint8_t *data, size_t len)
         objv[1] = Tcl_NewByteArrayObj(data, (int)len);
     }
     objv[2] = Tcl_NewStringObj(opcode == WS_OP_TEXT ? "text" : "binary", -1);
-    if (RunScript(chanPtr, wsPtr->onMessage != NULL ? wsPtr->onMessage : wsPtr->callback,
-                  wsPtr->onMessage != NULL ? 3 : 2, objv, "message callback") != TCL_OK
+    if (RunScript(chanPtr, optionsPtr->onMessage != NULL ? optionsPtr->onMessage
+                                                         : optionsPtr->callback,
+                  optionsPtr->onMessage != NULL ? 3 : 2, objv, "message callback") != TCL_OK
         && Active(chanPtr)) {
         Fail(chanPtr, 1011, "internal error");
     }
@@ -499,7 +622,7 @@ OnError(void *arg, int code, const char *reason)
 
     if (Active(chanPtr)) {
         Ns_Log(Notice, "websocket %s: protocol error from %s: %s (closing with %d)",
-               chanPtr->name, chanPtr->peer, reason, code);
+               chanPtr->name, ConnChanPeer(chanPtr), reason, code);
         Fail(chanPtr, code, reason);
     }
 }
@@ -617,20 +740,22 @@ ClosingTick(ConnChan *chanPtr, const Ns_Time *nowPtr)
 void
 WsChannelTimeout(ConnChan *chanPtr)
 {
-    WsChannel *wsPtr = chanPtr->wsPtr;
-    Ns_Time    now, quiet;
+    WsChannel       *wsPtr = chanPtr->wsPtr;
+    const WsOptions *optionsPtr = wsPtr->optionsPtr;
+    Ns_Time          now, quiet;
 
     Ns_GetMonotonicTime(&now);
     Ns_DiffTime(&now, &wsPtr->lastReceive, &quiet);
     if (wsPtr->closeSent) {
         ClosingTick(chanPtr, &now);
-    } else if (IsSet(&wsPtr->idleTimeout) && Ns_DiffTime(&quiet, &wsPtr->idleTimeout, NULL) >= 0) {
+    } else if (IsSet(&optionsPtr->idleTimeout)
+               && Ns_DiffTime(&quiet, &optionsPtr->idleTimeout, NULL) >= 0) {
         WsStartClose(chanPtr, 1001, "idle timeout");
-    } else if (IsSet(&wsPtr->heartbeat)) {
+    } else if (IsSet(&optionsPtr->heartbeat)) {
         Ns_Time sincePing;
 
         Ns_DiffTime(&now, &wsPtr->pingSent, &sincePing);
-        if (wsPtr->pingPending && Ns_DiffTime(&sincePing, &wsPtr->heartbeat, NULL) >= 0) {
+        if (wsPtr->pingPending && Ns_DiffTime(&sincePing, &optionsPtr->heartbeat, NULL) >= 0) {
             Fail(chanPtr, 1011, "no pong to the heartbeat ping");
         } else if (!wsPtr->pingPending) {
             Ns_SockError err;
@@ -758,7 +883,7 @@ WsSlowConsumer(ConnChan *chanPtr)
     pthread_mutex_unlock(&chanPtr->lock);
     if (first) {
         Ns_Log(Warning, "websocket %s (%s): slow consumer, over %zu bytes queued: %s",
-               chanPtr->name, chanPtr->peer, wsPtr->sendLimit,
+               chanPtr->name, ConnChanPeer(chanPtr), wsPtr->sendLimit,
                wsPtr->slowPolicy == WS_SLOW_CLOSE ? "closing with 1008" : "skipping messages");
         if (wsPtr->slowPolicy == WS_SLOW_CLOSE) {
             /*

@@ -42,18 +42,33 @@ typedef struct WsConfig {
     Ns_Time      callbackTimeout; /* callbacktimeout: the longest run of a callback */
 } WsConfig;
 
+/*
+ * What the WebSockets of one ws::handshake call have in common: callbacks
+ * and timers.  Thousands of channels share one copy of each distinct value
+ * (WsOptionsHold), which never changes while held.  Read by the event
+ * thread, and by the creating thread before the channel's name is out.
+ */
+typedef struct WsOptions {
+    const char   *callback;      /* {*}callback channel message (NaviServer's), or NULL */
+    const char   *onMessage;     /* {*}onMessage channel message text|binary, or NULL */
+    const char   *onClose;       /* {*}onClose channel code reason, or NULL */
+    const char   *onError;       /* {*}onError channel code reason, or NULL */
+    Ns_Time       idleTimeout;   /* close when nothing arrives this long; 0: never */
+    Ns_Time       heartbeat;     /* ping interval; 0: none */
+} WsOptions;
+
+/*
+ * One per WebSocket, for as long as it is open: the fields are ordered so
+ * that the flags share one word.  The message size limit is the parser's.
+ */
 typedef struct WsChannel {
     WsParser     *parserPtr;
     bool          isServer;      /* we are the server side (peer frames masked) */
     bool          binary;        /* deliver text messages as bytes too */
-    char         *callback;      /* {*}callback channel message (NaviServer's) */
-    char         *onMessage;     /* {*}onMessage channel message text|binary */
-    char         *onClose;       /* {*}onClose channel code reason */
-    char         *onError;       /* {*}onError channel code reason */
+    bool          lingering;     /* event thread: our side is shut, reading until the
+                                  * peer ends */
+    const WsOptions *optionsPtr; /* shared: WsOptionsHold */
     char         *protocol;      /* negotiated subprotocol, or NULL */
-    uint64_t      maxMessage;
-    Ns_Time       idleTimeout;
-    Ns_Time       heartbeat;
     size_t        sendLimit;
     WsSlowPolicy  slowPolicy;
     /* Event thread state. */
@@ -66,9 +81,8 @@ typedef struct WsChannel {
     Ns_Time       closeDeadline; /* after closeSent: give up waiting (see ClosingTick) */
     Ns_Time       closeGiveUp;   /* after closeSent: the latest end, however slow */
     uint64_t      closeSentMark; /* bytes sent at the last closing tick */
-    bool          lingering;     /* our side is shut: reading until the peer ends */
     /* Client side (ws::client::receive): messages not yet taken. */
-    Tcl_DString   pending;       /* length-prefixed messages */
+    Tcl_DString  *pendingPtr;    /* length-prefixed messages; NULL on the server side */
 } WsChannel;
 
 /* wshandshake.c */
@@ -77,7 +91,10 @@ Ns_Sock *WsHandshake(Ns_Conn *conn, const WsHandshakeSpec *specPtr, Tcl_DString 
                      char **leftoverPtr, size_t *leftoverLenPtr);
 
 /* websocket.c */
-WsChannel *WsChannelCreate(ConnChan *chanPtr, bool isServer);
+const WsOptions *WsOptionsHold(const WsOptions *valuePtr);
+void       WsOptionsRelease(const WsOptions *optionsPtr);
+WsChannel *WsChannelCreate(ConnChan *chanPtr, bool isServer, const WsOptions *valuePtr);
+void       WsChannelSetCallback(WsChannel *wsPtr, const char *callback);
 ConnChan  *WsGetChannel(Tcl_Interp *interp, const char *name, bool client);
 void       WsChannelFree(WsChannel *wsPtr);
 void       WsChannelStart(ConnChan *chanPtr);

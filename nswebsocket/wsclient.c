@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <openssl/evp.h>
 
 /*
  *----------------------------------------------------------------------
@@ -229,7 +228,7 @@ WsClientOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                 nonce[i] = (unsigned char)random();
             }
         }
-        EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce));
+        (void)WsBase64Encode(nonce, sizeof(nonce), key);
         WsAcceptKey(key, accept);
         Tcl_DStringAppend(&req, "GET ", -1);
         Tcl_DStringAppend(&req, Tcl_DStringValue(&path), -1);
@@ -268,7 +267,7 @@ WsClientOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
                                                       " Sec-WebSocket-Accept", -1));
             Tcl_SetErrorCode(interp, "NS", "WS", "HANDSHAKE", (char *)0);
             result = TCL_ERROR;
-        } else if (WsChannelCreate(chanPtr, false) == NULL) {
+        } else if (WsChannelCreate(chanPtr, false, NULL) == NULL) {
             Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
             result = TCL_ERROR;
         } else {
@@ -353,8 +352,8 @@ WsClientSendObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
 static bool
 PopMessage(WsChannel *wsPtr, Tcl_Obj **msgObjPtr)
 {
-    const char *buf = Tcl_DStringValue(&wsPtr->pending);
-    int         len = Tcl_DStringLength(&wsPtr->pending);
+    const char *buf = Tcl_DStringValue(wsPtr->pendingPtr);
+    int         len = Tcl_DStringLength(wsPtr->pendingPtr);
     uint64_t    n;
     size_t      used;
 
@@ -368,8 +367,8 @@ PopMessage(WsChannel *wsPtr, Tcl_Obj **msgObjPtr)
         *msgObjPtr = Tcl_NewByteArrayObj((const unsigned char *)buf + 9, (int)n);
     }
     used = 9 + (size_t)n;
-    memmove(Tcl_DStringValue(&wsPtr->pending), buf + used, (size_t)len - used);
-    Tcl_DStringSetLength(&wsPtr->pending, len - (int)used);
+    memmove(Tcl_DStringValue(wsPtr->pendingPtr), buf + used, (size_t)len - used);
+    Tcl_DStringSetLength(wsPtr->pendingPtr, len - (int)used);
     return true;
 }
 

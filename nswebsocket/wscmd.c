@@ -120,39 +120,34 @@ WsHandshakeObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
             ConnChan  *chanPtr = ConnChanCreate(Ns_ConnServer(conn), sockPtr,
                                                 Ns_ConnPeerAddr(conn), &start,
                                                 Ns_ConnClientData(conn));
+            WsOptions  options = {
+                (callback != NULL && *callback != '\0') ? callback : NULL,
+                onMessage, onClose, onError,
+                (idlePtr != NULL) ? *idlePtr : chanPtr->configPtr->idleTimeout,
+                (heartbeatPtr != NULL) ? *heartbeatPtr : chanPtr->configPtr->heartbeat
+            };
             WsChannel *wsPtr;
 
             ConnChanUnread(chanPtr, leftover, leftoverLen);
             ckfree(leftover);
-            wsPtr = WsChannelCreate(chanPtr, true);
+            /* Every channel of one ws::handshake call shares its options. */
+            wsPtr = WsChannelCreate(chanPtr, true, &options);
             if (wsPtr == NULL) {
                 Tcl_SetObjResult(interp, Tcl_NewStringObj("out of memory", -1));
                 ConnChanClose(chanPtr);
                 result = TCL_ERROR;
             } else {
-                wsPtr->callback = (callback != NULL && *callback != '\0')
-                    ? ns_strdup(callback) : NULL;
-                wsPtr->onMessage = (onMessage != NULL) ? ns_strdup(onMessage) : NULL;
-                wsPtr->onClose = (onClose != NULL) ? ns_strdup(onClose) : NULL;
-                wsPtr->onError = (onError != NULL) ? ns_strdup(onError) : NULL;
                 wsPtr->protocol = (Tcl_DStringLength(&protocol) > 0)
                     ? ns_strdup(Tcl_DStringValue(&protocol)) : NULL;
                 wsPtr->binary = (binary != 0);
                 if (maxMessage > 0) {
-                    wsPtr->maxMessage = (uint64_t)maxMessage;
-                    WsParserSetMaxMessageSize(wsPtr->parserPtr, wsPtr->maxMessage);
+                    WsParserSetMaxMessageSize(wsPtr->parserPtr, (uint64_t)maxMessage);
                 }
                 if (sendLimit > 0) {
                     wsPtr->sendLimit = (size_t)sendLimit;
                 }
                 if (policy >= 0) {
                     wsPtr->slowPolicy = (WsSlowPolicy)policy;
-                }
-                if (idlePtr != NULL) {
-                    wsPtr->idleTimeout = *idlePtr;
-                }
-                if (heartbeatPtr != NULL) {
-                    wsPtr->heartbeat = *heartbeatPtr;
                 }
                 (void)WsSubscribe(chanPtr, WS_ALL_SUBSCRIPTION);
                 Tcl_SetObjResult(interp, Tcl_NewStringObj(chanPtr->name, -1));
@@ -487,12 +482,11 @@ WsIoObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj 
     } else if ((chanPtr = WsGetChannel(interp, name, false)) == NULL) {
         result = TCL_ERROR;
     } else {
-        bool open = true;
+        const char *current = chanPtr->wsPtr->optionsPtr->callback;
+        bool        open = true;
 
-        if (*callback != '\0' && (chanPtr->wsPtr->callback == NULL
-                                  || strcmp(chanPtr->wsPtr->callback, callback) != 0)) {
-            ckfree(chanPtr->wsPtr->callback);
-            chanPtr->wsPtr->callback = ns_strdup(callback);
+        if (*callback != '\0' && (current == NULL || strcmp(current, callback) != 0)) {
+            WsChannelSetCallback(chanPtr->wsPtr, callback);
         }
         if (when[0] == 'r' || when[0] == 'e') {
             WsChannelReadable(chanPtr);

@@ -175,7 +175,7 @@ struct WsParser {
     bool          expectMasked;     /* server side: client frames must be masked */
     uint64_t      maxMessageSize;   /* effective limit, never above MSG_HARD_LIMIT */
     uint8_t       hdrBuf[WS_MAX_HEADER_LENGTH]; /* a header split across feeds */
-    size_t        hdrLen;           /* bytes of it in hdrBuf */
+    uint8_t       hdrLen;           /* bytes of it in hdrBuf */
     WsFrameHeader hdr;              /* the frame whose payload is being read */
     uint64_t      payloadDone;      /* bytes of its payload consumed so far */
     unsigned int  msgOpcode;        /* WS_OP_TEXT or _BINARY while a message is in
@@ -184,9 +184,15 @@ struct WsParser {
     uint8_t      *msgBuf;           /* the message so far (malloc'd), or NULL */
     size_t        msgLen;           /* bytes in msgBuf */
     size_t        msgCapacity;      /* size of msgBuf */
-    uint8_t       ctrlBuf[WS_MAX_CONTROL_PAYLOAD]; /* a control frame split across feeds;
-                                                    * also a valid address for empty data */
+    uint8_t      *ctrlBuf;          /* a control frame split across feeds (malloc'd,
+                                     * WS_MAX_CONTROL_PAYLOAD bytes), or NULL */
 };
+
+/*
+ * A valid address for an empty payload.  Nothing is ever written to it:
+ * callbacks get it with a length of 0.
+ */
+static uint8_t emptyPayload[1];
 
 static void StartFrame(WsParser *parserPtr, const WsParserCallbacks *cbPtr, void *arg);
 static size_t ReadHeader(WsParser *parserPtr, const uint8_t *data, size_t len,
@@ -589,6 +595,151 @@ WsUtf8Step(uint32_t state, const uint8_t *data, size_t len)
 /*
  *----------------------------------------------------------------------
  *
+ * WsSha1, Sha1Block --
+ *
+ *      SHA-1 of data[0..len), as FIPS 180-4 section 6.1 describes it; one
+ *      512-bit block of it.  The handshake hashes some 60 bytes per
+ *      connection.  OpenSSL's SHA1() would do, but in OpenSSL 3 it looks
+ *      the algorithm up through the provider machinery on every call, and
+ *      setting that up on first use brought some 2 MB of libcrypto and
+ *      heap into a plain-HTTP server that never needs it otherwise.
+ *
+ * Results:
+ *      The 20-byte digest in digest.
+ *
+ * Side effects:
+ *      None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+#define ROTL32(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
+
+static void
+Sha1Block(uint32_t h[5], const uint8_t *block)
+{
+    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+
+    for (int t = 0; t < 16; t++) {
+        w[t] = ((uint32_t)block[4 * t] << 24) | ((uint32_t)block[4 * t + 1] << 16)
+            | ((uint32_t)block[4 * t + 2] << 8) | (uint32_t)block[4 * t + 3];
+    }
+    for (int t = 16; t < 80; t++) {
+        w[t] = ROTL32(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    }
+    for (int t = 0; t < 80; t++) {
+        uint32_t f, k, temp;
+
+        if (t < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999u;
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1u;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDCu;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6u;
+        }
+        temp = ROTL32(a, 5) + f + e + k + w[t];
+        e = d;
+        d = c;
+        c = ROTL32(b, 30);
+        b = a;
+        a = temp;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+}
+
+void
+WsSha1(const uint8_t *data, size_t len, uint8_t digest[WS_SHA1_LENGTH])
+{
+    uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+    uint8_t  tail[128];
+    size_t   whole = len - len % 64, rest = len % 64;
+    size_t   tailLen = (rest < 56) ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+
+    for (size_t i = 0; i < whole; i += 64) {
+        Sha1Block(h, data + i);
+    }
+    /* Padding: a 1 bit, zeros, and the length in bits, to a whole block. */
+    memset(tail, 0, sizeof(tail));
+    if (rest > 0) {
+        memcpy(tail, data + whole, rest);
+    }
+    tail[rest] = 0x80u;
+    for (int i = 0; i < 8; i++) {
+        tail[tailLen - 1 - (size_t)i] = (uint8_t)(bits >> (8 * i));
+    }
+    for (size_t i = 0; i < tailLen; i += 64) {
+        Sha1Block(h, tail + i);
+    }
+    for (int i = 0; i < 5; i++) {
+        digest[4 * i] = (uint8_t)(h[i] >> 24);
+        digest[4 * i + 1] = (uint8_t)(h[i] >> 16);
+        digest[4 * i + 2] = (uint8_t)(h[i] >> 8);
+        digest[4 * i + 3] = (uint8_t)h[i];
+    }
+}
+
+#undef ROTL32
+
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * WsBase64Encode --
+ *
+ *      Base64 of data[0..len) with "=" padding (RFC 4648 section 4), for
+ *      the Sec-WebSocket-Key and -Accept headers.  Here for the reason
+ *      WsSha1 is: the handshake then needs no page of libcrypto.
+ *
+ * Results:
+ *      The length of the text in out (NUL-terminated).
+ *
+ * Side effects:
+ *      None.
+ *
+ *----------------------------------------------------------------------
+ */
+
+size_t
+WsBase64Encode(const uint8_t *data, size_t len, char *out)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i += 3) {
+        size_t   left = len - i;
+        uint32_t v = (uint32_t)data[i] << 16;
+
+        if (left > 1) {
+            v |= (uint32_t)data[i + 1] << 8;
+        }
+        if (left > 2) {
+            v |= data[i + 2];
+        }
+        out[n++] = digits[(v >> 18) & 63u];
+        out[n++] = digits[(v >> 12) & 63u];
+        out[n++] = (left > 1) ? digits[(v >> 6) & 63u] : '=';
+        out[n++] = (left > 2) ? digits[v & 63u] : '=';
+    }
+    out[n] = '\0';
+    return n;
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
  * WsParserCreate, WsParserDestroy, WsParserSetMaxMessageSize --
  *
  *      Make, free and configure a message parser.
@@ -623,6 +774,7 @@ WsParserDestroy(WsParser *parserPtr)
 {
     if (parserPtr != NULL) {
         FreeMessageBuffer(parserPtr);
+        free(parserPtr->ctrlBuf);
         free(parserPtr);
     }
 }
@@ -823,11 +975,10 @@ StartFrame(WsParser *parserPtr, const WsParserCallbacks *cbPtr, void *arg)
     parserPtr->payloadDone = 0;
     parserPtr->state = PARSE_PAYLOAD;
     if (hdrPtr->payloadLength == 0) {
-        /* ctrlBuf only serves as a valid address for the empty payload. */
         if (IS_CONTROL(hdrPtr->opcode)) {
-            ReadControlPayload(parserPtr, parserPtr->ctrlBuf, 0, cbPtr, arg);
+            ReadControlPayload(parserPtr, emptyPayload, 0, cbPtr, arg);
         } else {
-            ReadDataPayload(parserPtr, parserPtr->ctrlBuf, 0, cbPtr, arg);
+            ReadDataPayload(parserPtr, emptyPayload, 0, cbPtr, arg);
         }
     }
 }
@@ -943,13 +1094,16 @@ EndMessage(WsParser *parserPtr, uint8_t *data, size_t len, const WsParserCallbac
  *
  *      Take what data[0..len) holds of the current control frame's
  *      payload.  A payload wholly in data is used in place, a split one
- *      is gathered in ctrlBuf.
+ *      is gathered in ctrlBuf.  That buffer exists only while such a
+ *      frame is being gathered: most connections never see one, and an
+ *      idle one should not keep it.
  *
  * Results:
  *      Bytes consumed.
  *
  * Side effects:
- *      Finishes the frame when its payload is complete (see EndControl).
+ *      Finishes the frame when its payload is complete (see EndControl);
+ *      allocates and frees ctrlBuf, or fails the stream without memory.
  *
  *----------------------------------------------------------------------
  */
@@ -970,10 +1124,21 @@ ReadControlPayload(WsParser *parserPtr, uint8_t *data, size_t len,
         EndControl(parserPtr, data, chunk, cbPtr, arg);
         return chunk;
     }
+    if (parserPtr->ctrlBuf == NULL) {
+        parserPtr->ctrlBuf = (uint8_t *)malloc(WS_MAX_CONTROL_PAYLOAD);
+        if (parserPtr->ctrlBuf == NULL) {
+            Fail(parserPtr, WS_CLOSE_INTERNAL_ERROR, "out of memory", cbPtr, arg);
+            return chunk;
+        }
+    }
     memcpy(parserPtr->ctrlBuf + done, data, chunk);
     parserPtr->payloadDone += chunk;
     if (parserPtr->payloadDone == hdrPtr->payloadLength) {
-        EndControl(parserPtr, parserPtr->ctrlBuf, (size_t)hdrPtr->payloadLength, cbPtr, arg);
+        uint8_t *payload = parserPtr->ctrlBuf;
+
+        parserPtr->ctrlBuf = NULL;
+        EndControl(parserPtr, payload, (size_t)hdrPtr->payloadLength, cbPtr, arg);
+        free(payload);
     }
     return chunk;
 }
@@ -1034,7 +1199,7 @@ EndControl(WsParser *parserPtr, uint8_t *payload, size_t len, const WsParserCall
         parserPtr->state = PARSE_DONE;
         FreeMessageBuffer(parserPtr);
         if (cbPtr->close != NULL) {
-            cbPtr->close(arg, code, len > 2 ? payload + 2 : parserPtr->ctrlBuf,
+            cbPtr->close(arg, code, len > 2 ? payload + 2 : emptyPayload,
                          len > 2 ? len - 2 : 0);
         }
         break;

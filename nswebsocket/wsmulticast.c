@@ -19,6 +19,7 @@
 #include "websocket.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct Subscription {
@@ -87,6 +88,59 @@ Find(const char *server, const char *name, bool create)
 
 /*
  *----------------------------------------------------------------------
+ * ListAdd, ListRemove --
+ *
+ *      A channel's own list of its subscriptions: "all" as a flag, the
+ *      others as names in one malloc'd block, freed when the last goes.
+ *      A channel is in few subscriptions, so the block is sized exactly.
+ *      Called with subsLock held.
+ *----------------------------------------------------------------------
+ */
+static void
+ListAdd(ConnChan *chanPtr, const char *name)
+{
+    size_t nameLen = strlen(name) + 1;
+    char  *list;
+
+    if (strcmp(name, WS_ALL_SUBSCRIPTION) == 0) {
+        chanPtr->inAll = true;
+        return;
+    }
+    list = realloc(chanPtr->subscriptions, chanPtr->subscriptionsLen + nameLen);
+    if (list == NULL) {
+        Tcl_Panic("ws::subscribe: unable to allocate %zu bytes",
+                  chanPtr->subscriptionsLen + nameLen);
+    }
+    memcpy(list + chanPtr->subscriptionsLen, name, nameLen);
+    chanPtr->subscriptions = list;
+    chanPtr->subscriptionsLen += nameLen;
+}
+
+static void
+ListRemove(ConnChan *chanPtr, const char *name)
+{
+    char  *list = chanPtr->subscriptions;
+    size_t len = chanPtr->subscriptionsLen, nameLen = strlen(name) + 1;
+
+    if (strcmp(name, WS_ALL_SUBSCRIPTION) == 0) {
+        chanPtr->inAll = false;
+        return;
+    }
+    for (char *p = list; p != NULL && p < list + len; p += strlen(p) + 1) {
+        if (strcmp(p, name) == 0) {
+            memmove(p, p + nameLen, (size_t)(list + len - p) - nameLen);
+            chanPtr->subscriptionsLen -= nameLen;
+            break;
+        }
+    }
+    if (chanPtr->subscriptionsLen == 0) {
+        free(chanPtr->subscriptions);
+        chanPtr->subscriptions = NULL;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
  * WsSubscribe --
  *
  *      Add a channel to a subscription (no-op when already in it).
@@ -114,8 +168,7 @@ WsSubscribe(ConnChan *chanPtr, const char *name)
         }
         atomic_fetch_add(&chanPtr->refCount, 1);
         subPtr->chans[subPtr->n++] = chanPtr;
-        Tcl_DStringAppend(&chanPtr->subscriptions, name, -1);
-        Tcl_DStringAppend(&chanPtr->subscriptions, "", 1);   /* names end with NUL */
+        ListAdd(chanPtr, name);
     }
     n = subPtr->n;
     pthread_mutex_unlock(&subsLock);
@@ -148,17 +201,7 @@ RemoveLocked(ConnChan *chanPtr, const char *name)
         }
     }
     if (found) {
-        char  *list = Tcl_DStringValue(&chanPtr->subscriptions);
-        int    len = Tcl_DStringLength(&chanPtr->subscriptions);
-        size_t nameLen = strlen(name) + 1;
-
-        for (char *p = list; p < list + len; p += strlen(p) + 1) {
-            if (strcmp(p, name) == 0) {
-                memmove(p, p + nameLen, (size_t)(list + len - p) - nameLen);
-                Tcl_DStringSetLength(&chanPtr->subscriptions, len - (int)nameLen);
-                break;
-            }
-        }
+        ListRemove(chanPtr, name);
     }
     return found;
 }
@@ -190,14 +233,14 @@ WsUnsubscribeAll(ConnChan *chanPtr)
     int released = 0;
 
     pthread_mutex_lock(&subsLock);
-    while (Tcl_DStringLength(&chanPtr->subscriptions) > 0) {
-        char *name = ns_strdup(Tcl_DStringValue(&chanPtr->subscriptions));
+    while (chanPtr->inAll || chanPtr->subscriptionsLen > 0) {
+        char *name = ns_strdup(chanPtr->inAll ? WS_ALL_SUBSCRIPTION : chanPtr->subscriptions);
 
         if (RemoveLocked(chanPtr, name)) {
             released++;
         } else {
             /* Not in the table (cannot happen): drop the name anyway. */
-            Tcl_DStringSetLength(&chanPtr->subscriptions, 0);
+            ListRemove(chanPtr, name);
         }
         ckfree(name);
     }
@@ -220,15 +263,9 @@ WsSubscriptions(ConnChan *chanPtr)
     Tcl_Obj *listObj = Tcl_NewListObj(0, NULL);
 
     pthread_mutex_lock(&subsLock);
-    {
-        const char *list = Tcl_DStringValue(&chanPtr->subscriptions);
-        int         len = Tcl_DStringLength(&chanPtr->subscriptions);
-
-        for (const char *p = list; p < list + len; p += strlen(p) + 1) {
-            if (strcmp(p, WS_ALL_SUBSCRIPTION) != 0) {
-                Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(p, -1));
-            }
-        }
+    for (const char *p = chanPtr->subscriptions;
+         p != NULL && p < chanPtr->subscriptions + chanPtr->subscriptionsLen; p += strlen(p) + 1) {
+        Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(p, -1));
     }
     pthread_mutex_unlock(&subsLock);
     return listObj;

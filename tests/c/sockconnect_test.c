@@ -362,7 +362,7 @@ TestVerification(void)
         CHECK(strcmp(sockPtr->peer, "127.0.0.1") == 0 && sockPtr->peerPort == serverPort,
               "peer %s:%d", sockPtr->peer, sockPtr->peerPort);
         CHECK(SendString(sockPtr, "echo hello over tls\n") == NS_OK, "send: %s",
-              sockPtr->errorMsg);
+              Ns_SockErrorString(sockPtr));
         CHECK(RecvLine(sockPtr, line, sizeof(line)) == NS_IO_OK
               && strcmp(line, "hello over tls\n") == 0, "echo \"%s\"", line);
         /* The server sends close_notify and closes: end of stream. */
@@ -374,7 +374,8 @@ TestVerification(void)
     sockPtr = Ns_SockConnect("localhost", serverPort, &tls, &timeout, &err);
     CHECK(sockPtr != NULL, "localhost: %s (%s)", err.message, err.errorCode);
     if (sockPtr != NULL) {
-        CHECK(SendString(sockPtr, "echo by name\n") == NS_OK, "send: %s", sockPtr->errorMsg);
+        CHECK(SendString(sockPtr, "echo by name\n") == NS_OK,
+              "send: %s", Ns_SockErrorString(sockPtr));
         CHECK(RecvLine(sockPtr, line, sizeof(line)) == NS_IO_OK
               && strcmp(line, "by name\n") == 0, "echo \"%s\"", line);
         Ns_SockDestroy(sockPtr);
@@ -395,7 +396,8 @@ TestVerification(void)
     sockPtr = Ns_SockConnect("127.0.0.1", serverPort, &tls, &timeout, &err);
     CHECK(sockPtr != NULL, "insecure: %s (%s)", err.message, err.errorCode);
     if (sockPtr != NULL) {
-        CHECK(SendString(sockPtr, "echo insecure\n") == NS_OK, "send: %s", sockPtr->errorMsg);
+        CHECK(SendString(sockPtr, "echo insecure\n") == NS_OK,
+              "send: %s", Ns_SockErrorString(sockPtr));
         CHECK(RecvLine(sockPtr, line, sizeof(line)) == NS_IO_OK
               && strcmp(line, "insecure\n") == 0, "echo \"%s\"", line);
         Ns_SockDestroy(sockPtr);
@@ -481,7 +483,8 @@ TestBulkSend(void)
     iov[3] = (struct iovec){data, 20000};
     iov[4] = (struct iovec){data, 7};
     iov[5] = (struct iovec){data, sizeof(data) - 20017};
-    CHECK(Ns_SockSendAll(sockPtr, iov, 6, &timeout) == NS_OK, "send: %s", sockPtr->errorMsg);
+    CHECK(Ns_SockSendAll(sockPtr, iov, 6, &timeout) == NS_OK,
+          "send: %s", Ns_SockErrorString(sockPtr));
     snprintf(header, sizeof(header), "got %zu\n", sizeof(data));
     CHECK(RecvLine(sockPtr, line, sizeof(line)) == NS_IO_OK && strcmp(line, header) == 0,
           "reply \"%s\"", line);
@@ -582,10 +585,10 @@ TestPlainAndAccept(void)
     if (serverPtr != NULL) {
         CHECK(Ns_SockHandshake(serverPtr) == NS_IO_OK, "plain handshake");
         CHECK(strcmp(serverPtr->peer, "127.0.0.1") == 0, "peer %s", serverPtr->peer);
-        CHECK(SendString(clientPtr, "ping\n") == NS_OK, "send: %s", clientPtr->errorMsg);
+        CHECK(SendString(clientPtr, "ping\n") == NS_OK, "send: %s", Ns_SockErrorString(clientPtr));
         CHECK(RecvLine(serverPtr, line, sizeof(line)) == NS_IO_OK
               && strcmp(line, "ping\n") == 0, "got \"%s\"", line);
-        CHECK(SendString(serverPtr, "pong\n") == NS_OK, "send: %s", serverPtr->errorMsg);
+        CHECK(SendString(serverPtr, "pong\n") == NS_OK, "send: %s", Ns_SockErrorString(serverPtr));
         CHECK(RecvLine(clientPtr, line, sizeof(line)) == NS_IO_OK
               && strcmp(line, "pong\n") == 0, "got \"%s\"", line);
         Ns_SockDestroy(serverPtr);

@@ -8,7 +8,10 @@
  *      close encoders, and UTF-8 validation (a table of the Autobahn 6.x
  *      kinds of input plus an exhaustive comparison with an independent
  *      reference decoder, including the byte at which each input must
- *      fail).  The message parser is tested in wsparser_test.c.  Every
+ *      fail), SHA-1 (FIPS 180-4 vectors, the RFC 6455 handshake's
+ *      example, and OpenSSL's digest at every length up to a few blocks)
+ *      and base64 (RFC 4648 vectors, and OpenSSL's encoder).
+ *      The message parser is tested in wsparser_test.c.  Every
  *      input is copied to the end of a buffer followed by a PROT_NONE
  *      guard page, so reading one byte too far crashes the test.  Build
  *      with -fsanitize=address,undefined.  Prints "wsframe_test: N passed,
@@ -21,6 +24,7 @@
 #include "unittest.h"
 #include "utf8cases.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +38,8 @@ static void TestMask(void);
 static void TestEncoders(void);
 static void TestUtf8Table(void);
 static void TestUtf8Exhaustive(void);
+static void TestSha1(void);
+static void TestBase64(void);
 
 
 /*
@@ -681,6 +687,154 @@ TestUtf8Exhaustive(void)
 }
 
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * TestSha1 --
+ *
+ *      WsSha1 on the FIPS 180-4 example messages, on the RFC 6455 key
+ *      (whose Sec-WebSocket-Accept is "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), on
+ *      a million "a", and against OpenSSL's SHA-1 at every length from 0
+ *      to 300 bytes (each padding case: one or two final blocks, and the
+ *      lengths around 55, 56 and 64), each input against the guard page.
+ *
+ * Results:
+ *      None.
+ *
+ * Side effects:
+ *      Counts checks.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+TestSha1(void)
+{
+    static const struct {
+        const char *input;
+        const char *hex;
+    } vectors[] = {
+        {"", "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
+        {"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
+        {"dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+         "b37a4f2cc0624f1690f64606cf385945b2bec4ea"},
+    };
+    uint8_t  digest[WS_SHA1_LENGTH], expected[WS_SHA1_LENGTH], data[300];
+    char     hex[2 * WS_SHA1_LENGTH + 1];
+    uint64_t seed = 0x5a5a1234u;
+    size_t   i;
+    uint8_t *million;
+    int      bad = 0;
+
+    for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        size_t len = strlen(vectors[i].input);
+
+        WsSha1(Guarded(vectors[i].input, len), len, digest);
+        for (size_t j = 0; j < WS_SHA1_LENGTH; j++) {
+            snprintf(hex + 2 * j, 3, "%02x", digest[j]);
+        }
+        CHECK(strcmp(hex, vectors[i].hex) == 0, "SHA-1 of \"%s\": %s", vectors[i].input, hex);
+    }
+    WsSha1(NULL, 0, digest);
+    CHECK(digest[0] == 0xda && digest[19] == 0x09, "SHA-1 of NULL, 0");
+
+    million = malloc(1000000);
+    CHECK(million != NULL, "malloc");
+    if (million == NULL) {
+        return;
+    }
+    memset(million, 'a', 1000000);
+    WsSha1(Guarded(million, 1000000), 1000000, digest);
+    free(million);
+    for (i = 0; i < WS_SHA1_LENGTH; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    }
+    CHECK(strcmp(hex, "34aa973cd4c4daa4f61eeb2bdbad27316534016f") == 0,
+          "SHA-1 of a million a: %s", hex);
+
+    for (i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)NextRandom(&seed);
+    }
+    for (size_t len = 0; len <= sizeof(data); len++) {
+        unsigned int n = 0;
+
+        WsSha1(Guarded(data, len), len, digest);
+        if (EVP_Digest(data, len, expected, &n, EVP_sha1(), NULL) != 1
+            || n != WS_SHA1_LENGTH || memcmp(digest, expected, WS_SHA1_LENGTH) != 0) {
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "%d of %zu lengths differ from OpenSSL's SHA-1", bad, sizeof(data) + 1);
+}
+
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TestBase64 --
+ *
+ *      WsBase64Encode on the RFC 4648 section 10 vectors, on the RFC 6455
+ *      example digest (whose text is "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), and
+ *      against OpenSSL's EVP_EncodeBlock at every length from 0 to 100
+ *      bytes, each input against the guard page.
+ *
+ * Results:
+ *      None.
+ *
+ * Side effects:
+ *      Counts checks.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+TestBase64(void)
+{
+    static const struct {
+        const char *input;
+        const char *text;
+    } vectors[] = {
+        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}
+    };
+    static const uint8_t digest[WS_SHA1_LENGTH] = {
+        0xb3, 0x7a, 0x4f, 0x2c, 0xc0, 0x62, 0x4f, 0x16, 0x90, 0xf6,
+        0x46, 0x06, 0xcf, 0x38, 0x59, 0x45, 0xb2, 0xbe, 0xc4, 0xea
+    };
+    char     text[4 * 34 + 1], expected[4 * 34 + 1];
+    uint8_t  data[100];
+    uint64_t seed = 0x77a1u;
+    size_t   i, n;
+    int      bad = 0;
+
+    for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        size_t len = strlen(vectors[i].input);
+
+        n = WsBase64Encode(Guarded(vectors[i].input, len), len, text);
+        CHECK(n == strlen(vectors[i].text) && strcmp(text, vectors[i].text) == 0,
+              "base64 of \"%s\": \"%s\"", vectors[i].input, text);
+    }
+    n = WsBase64Encode(Guarded(digest, sizeof(digest)), sizeof(digest), text);
+    CHECK(n == 28 && strcmp(text, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0,
+          "base64 of the RFC 6455 digest: \"%s\"", text);
+
+    for (i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)NextRandom(&seed);
+    }
+    for (size_t len = 0; len <= sizeof(data); len++) {
+        int m = EVP_EncodeBlock((unsigned char *)expected, data, (int)len);
+
+        n = WsBase64Encode(Guarded(data, len), len, text);
+        if (m < 0 || n != (size_t)m || strcmp(text, expected) != 0) {
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "%d of %zu lengths differ from OpenSSL's base64", bad, sizeof(data) + 1);
+}
+
+
 int
 main(void)
 {
@@ -691,5 +845,7 @@ main(void)
     TestEncoders();
     TestUtf8Table();
     TestUtf8Exhaustive();
+    TestSha1();
+    TestBase64();
     return UnitReport();
 }

@@ -76,10 +76,11 @@ build/tests/request_test: tests/c/request_test.c nsd/request.c nsd/request.h
 # The two WebSocket engine tests share tests/c/unittest.h and the UTF-8 table.
 WS_TEST_DEPS := nswebsocket/wsframe.c nswebsocket/wsframe.h tests/c/unittest.h tests/c/utf8cases.h
 
-build/tests/wsframe_test: tests/c/wsframe_test.c $(WS_TEST_DEPS)
+build/tests/wsframe_test: tests/c/wsframe_test.c $(WS_TEST_DEPS) nswebsocket/wsdigest.c \
+                          nswebsocket/wsdigest.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Inswebsocket $(UNIT_FLAGS) -o $@ tests/c/wsframe_test.c \
-	    nswebsocket/wsframe.c $(LDLIBS)
+	    nswebsocket/wsframe.c nswebsocket/wsdigest.c $(LDLIBS)
 
 build/tests/wsparser_test: tests/c/wsparser_test.c $(WS_TEST_DEPS)
 	@mkdir -p $(@D)

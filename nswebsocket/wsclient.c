@@ -9,6 +9,7 @@
  */
 
 #include "websocket.h"
+#include "wsdigest.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -106,22 +106,6 @@ size_t WsCloseEncode(uint8_t out[WS_MAX_CONTROL_PAYLOAD], int code, const char *
 bool WsCloseCodeValid(int code);
 
 /*
- * SHA-1 (FIPS 180-4) of data[0..len) into digest, for the opening handshake's
- * Sec-WebSocket-Accept (RFC 6455 section 4.2.2), where it is a checksum that
- * no security rests on.  data may be NULL when len is 0.
- */
-#define WS_SHA1_LENGTH 20
-
-void WsSha1(const uint8_t *data, size_t len, uint8_t digest[WS_SHA1_LENGTH]);
-
-/*
- * Base64 (RFC 4648, with padding) of data[0..len) into out, which must
- * hold 4 * ((len + 2) / 3) + 1 bytes, for the handshake's keys.  Results:
- * the length of the text, which ends with a NUL.
- */
-size_t WsBase64Encode(const uint8_t *data, size_t len, char *out);
-
-/*
  * Incremental UTF-8 validation.  Start with WS_UTF8_ACCEPT and pass the
  * returned state to the next call for the following bytes.  Results:
  * WS_UTF8_ACCEPT when the bytes so far are complete valid UTF-8,

@@ -7,6 +7,7 @@
  */
 
 #include "websocket.h"
+#include "wsdigest.h"
 
 #include <ctype.h>
 

@@ -21,6 +21,7 @@
 #define UNITTEST_NAME "wsframe_test"
 
 #include "wsframe.h"
+#include "wsdigest.h"
 #include "unittest.h"
 #include "utf8cases.h"
 

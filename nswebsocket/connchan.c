@@ -1089,7 +1089,7 @@ ListEntry(const ConnChan *chanPtr)
  *----------------------------------------------------------------------
  * ConnChanList --
  *
- *      One entry per open channel of the server, in name order.
+ *      One entry per open channel of the server, in no particular order.
  *----------------------------------------------------------------------
  */
 Tcl_Obj *

@@ -669,7 +669,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint64_t maxMessage, seed, appendBits;
     bool     eofWithLast;
-    size_t   len, numCuts = 0, at = 0;
+    size_t   len, numCuts;
     size_t  *cuts;
     Run      whole, split;
 
@@ -685,24 +685,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cuts = malloc((len + 1) * sizeof(size_t));
     Require(cuts != NULL, "memory");
 
-    /* Mostly short pieces, sometimes empty ones, sometimes long. */
-    for (;;) {
-        size_t step;
-
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        step = (seed & 7) == 0 ? 0 : (seed & 7) == 1 ? (size_t)(seed >> 8) % 512
-                                                     : (size_t)(seed >> 8) % 9;
-        if (at + step >= len) {
-            break;
-        }
-        at += step;
-        cuts[numCuts++] = at;
-        if (numCuts == len + 1) {
-            break;
-        }
-    }
+    numCuts = SplitPoints(seed, len, cuts);
 
     memset(&whole, 0, sizeof(whole));
     memset(&split, 0, sizeof(split));

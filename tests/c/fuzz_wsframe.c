@@ -319,7 +319,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     bool      isServer;
     uint64_t  maxSize, seed;
-    size_t    len, numCuts = 0, at = 0, wholeUsed, splitUsed;
+    size_t    len, numCuts, wholeUsed, splitUsed;
     size_t   *cuts;
     uint8_t  *whole, *split;
     WsParser *wholeParser, *splitParser;
@@ -343,24 +343,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(split, data + 2, len);
     }
 
-    /* Mostly short pieces, sometimes empty ones, sometimes long. */
-    for (;;) {
-        size_t step;
-
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        step = (seed & 7) == 0 ? 0 : (seed & 7) == 1 ? (size_t)(seed >> 8) % 512
-                                                     : (size_t)(seed >> 8) % 9;
-        if (at + step >= len) {
-            break;
-        }
-        at += step;
-        cuts[numCuts++] = at;
-        if (numCuts == len + 1) {
-            break;
-        }
-    }
+    numCuts = SplitPoints(seed, len, cuts);
 
     memset(&wholeRun, 0, sizeof(wholeRun));
     memset(&splitRun, 0, sizeof(splitRun));

@@ -268,6 +268,16 @@ proc ::nstest::output {h} {
 }
 
 #
+# nstest::logLines --
+#
+#       What matches a regular expression in a server's log file, one
+#       match per line.
+#
+proc ::nstest::logLines {h re} {
+    return [regexp -all -inline -line $re [readFile [dict get $h log]]]
+}
+
+#
 # nstest::waitOutput --
 #
 #       Wait until the server's output matches a glob pattern.

@@ -577,3 +577,20 @@ proc ::wst::tlsConfig {dir} {
         }
     }]
 }
+
+#
+# wst::stillServes --
+#
+#       A new client still gets its echo from a server's page (the
+#       module's echo service by default): the server is not held up.
+#       Returns the client's event, {text {still here}} when served.
+#
+proc ::wst::stillServes {port {path /websocket/echo}} {
+    set s [connect $port -path $path]
+    try {
+        send $s 1 [utf8 "still here"]
+        return [next $s 10000]
+    } finally {
+        close $s
+    }
+}

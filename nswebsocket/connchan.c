@@ -86,7 +86,8 @@ ConnChanEval(ConnChan *chanPtr, Tcl_Interp *interp, Tcl_Obj *scriptObj)
 
     if (limited) {
         struct timespec now;
-        Tcl_Time        deadline, current;
+        Ns_Time         deadline, kept;
+        Tcl_Time        tclTime;
 
         /*
          * This runs once per message, so it must be cheap: the coarse
@@ -98,16 +99,15 @@ ConnChanEval(ConnChan *chanPtr, Tcl_Interp *interp, Tcl_Obj *scriptObj)
          * 100th check.
          */
         clock_gettime(CLOCK_REALTIME_COARSE, &now);
-        deadline.sec = now.tv_sec + limitPtr->sec;
-        deadline.usec = now.tv_nsec / 1000 + limitPtr->usec;
-        if (deadline.usec >= 1000000) {
-            deadline.sec++;
-            deadline.usec -= 1000000;
-        }
-        Tcl_LimitGetTime(interp, &current);
-        if ((deadline.sec - current.sec) * 1000000 + (deadline.usec - current.usec) > 100000) {
+        deadline = (Ns_Time){now.tv_sec, now.tv_nsec / 1000};
+        Ns_IncrTime(&deadline, limitPtr->sec, limitPtr->usec);
+        Tcl_LimitGetTime(interp, &tclTime);
+        kept = (Ns_Time){tclTime.sec, tclTime.usec};
+        Ns_IncrTime(&kept, 0, 100000);
+        if (Ns_DiffTime(&deadline, &kept, NULL) > 0) {
+            tclTime = (Tcl_Time){deadline.sec, deadline.usec};
             Tcl_LimitSetGranularity(interp, TCL_LIMIT_TIME, 100);
-            Tcl_LimitSetTime(interp, &deadline);
+            Tcl_LimitSetTime(interp, &tclTime);
         }
         Tcl_LimitTypeSet(interp, TCL_LIMIT_TIME);
     }

@@ -346,6 +346,32 @@ Publish(uint64_t seq)
 
 /*
  *----------------------------------------------------------------------
+ * PublishUpTo --
+ *
+ *      Publish the messages before sequence number end (at most 4096 a
+ *      round), counting those of the measured interval, and send them
+ *      with one flush.
+ *----------------------------------------------------------------------
+ */
+static void
+PublishUpTo(uint64_t end)
+{
+    int n = 0;
+
+    while (load.sending && load.nextSeq < end && n < 4096) {
+        Publish(load.nextSeq++);
+        if (load.tStart != 0 && load.tEnd == 0) {
+            load.published++;
+        }
+        n++;
+    }
+    if (n > 0) {
+        Flush(&load.conns[load.pubIndex]);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
  * PumpWindow --
  *
  *      Fan-out without a rate: publish while fewer than --window messages
@@ -355,19 +381,7 @@ Publish(uint64_t seq)
 static void
 PumpWindow(void)
 {
-    Conn *pub = &load.conns[load.pubIndex];
-    int   n = 0;
-
-    while (load.sending && load.nextSeq - load.oldest < (uint64_t)load.opt.window && n < 4096) {
-        Publish(load.nextSeq++);
-        if (load.tStart != 0 && load.tEnd == 0) {
-            load.published++;
-        }
-        n++;
-    }
-    if (n > 0) {
-        Flush(pub);
-    }
+    PublishUpTo(load.oldest + (uint64_t)load.opt.window);
 }
 
 static uint64_t rateStart;
@@ -409,21 +423,8 @@ CheckLag(void)
 static void
 PumpRate(void)
 {
-    Conn    *pub = &load.conns[load.pubIndex];
-    uint64_t due = (uint64_t)((double)(NowNs() - rateStart) * load.opt.rate / 1e9) + 1;
-    int      n = 0;
-
     CheckLag();
-    while (load.sending && load.nextSeq < due && n < 4096) {
-        Publish(load.nextSeq++);
-        if (load.tStart != 0 && load.tEnd == 0) {
-            load.published++;
-        }
-        n++;
-    }
-    if (n > 0) {
-        Flush(pub);
-    }
+    PublishUpTo((uint64_t)((double)(NowNs() - rateStart) * load.opt.rate / 1e9) + 1);
 }
 
 /*

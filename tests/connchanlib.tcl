@@ -183,27 +183,6 @@ proc t::recvAll {s {ms 5000}} {
 }
 
 #
-# t::waitFor --
-#
-#       Evaluate the expression cond in the caller every 10 ms until it is
-#       true (returns 1) or ms pass (returns 0).  For polling nsv values and
-#       channel states in the server.
-#
-proc t::waitFor {cond {ms 5000}} {
-    set deadline [expr {[clock milliseconds] + $ms}]
-    while {![uplevel 1 [list expr $cond]]} {
-        if {[clock milliseconds] > $deadline} {
-            return 0
-        }
-        set ::t::tick ""
-        set id [after 10 {set ::t::tick 1}]
-        vwait ::t::tick
-        after cancel $id
-    }
-    return 1
-}
-
-#
 # t::channel --
 #
 #       A fresh channel: a client socket whose request (to page, by default

@@ -640,6 +640,7 @@ typedef struct ServerConfig {
 } ServerConfig;
 
 static ServerConfig  *serverConfigs = NULL;
+/* The defaults, for every parameter not set (idletimeout, heartbeat: 0, off). */
 static const WsConfig defaultConfig = {
     .maxMessage = 1024 * 1024,
     .sendLimit = 1024 * 1024,
@@ -650,6 +651,22 @@ static const WsConfig defaultConfig = {
     .callbackTimeout = {5, 0}
 };
 
+/*
+ * ConfigTime: a time parameter whose default is the value already there.
+ */
+static void
+ConfigTime(const char *section, const char *key, Ns_Time *timePtr)
+{
+    char def[48];
+
+    if (timePtr->usec == 0) {
+        snprintf(def, sizeof(def), "%llds", (long long)timePtr->sec);
+    } else {
+        snprintf(def, sizeof(def), "%lld.%06lds", (long long)timePtr->sec, (long)timePtr->usec);
+    }
+    Ns_ConfigTime(section, key, def, timePtr);
+}
+
 void
 WsConfigure(const char *server)
 {
@@ -658,15 +675,18 @@ WsConfigure(const char *server)
     ServerConfig *scPtr = ckalloc(sizeof(ServerConfig));
     WsConfig     *cfgPtr = &scPtr->config;
 
-    cfgPtr->maxMessage = (uint64_t)Ns_ConfigWideInt(section, "maxmessage", 1024 * 1024);
-    cfgPtr->sendLimit = (size_t)Ns_ConfigWideInt(section, "sendlimit", 1024 * 1024);
-    Ns_ConfigTime(section, "idletimeout", "0", &cfgPtr->idleTimeout);
-    Ns_ConfigTime(section, "heartbeat", "0", &cfgPtr->heartbeat);
+    *cfgPtr = defaultConfig;
+    cfgPtr->maxMessage = (uint64_t)Ns_ConfigWideInt(section, "maxmessage",
+                                                    (int64_t)cfgPtr->maxMessage);
+    cfgPtr->sendLimit = (size_t)Ns_ConfigWideInt(section, "sendlimit",
+                                                 (int64_t)cfgPtr->sendLimit);
     cfgPtr->slowPolicy = (strcmp(policy, "skip") == 0) ? WS_SLOW_SKIP : WS_SLOW_CLOSE;
-    Ns_ConfigTime(section, "closewait", "2s", &cfgPtr->closeWait);
-    Ns_ConfigTime(section, "closelinger", "10s", &cfgPtr->closeLinger);
-    Ns_ConfigTime(section, "closemax", "30s", &cfgPtr->closeMax);
-    Ns_ConfigTime(section, "callbacktimeout", "5s", &cfgPtr->callbackTimeout);
+    ConfigTime(section, "idletimeout", &cfgPtr->idleTimeout);
+    ConfigTime(section, "heartbeat", &cfgPtr->heartbeat);
+    ConfigTime(section, "closewait", &cfgPtr->closeWait);
+    ConfigTime(section, "closelinger", &cfgPtr->closeLinger);
+    ConfigTime(section, "closemax", &cfgPtr->closeMax);
+    ConfigTime(section, "callbacktimeout", &cfgPtr->callbackTimeout);
     scPtr->server = ns_strdup(server);
     scPtr->nextPtr = serverConfigs;
     serverConfigs = scPtr;

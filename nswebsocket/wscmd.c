@@ -458,7 +458,8 @@ WsPingObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Ob
  *
  *      ws::io /channel/ /callback/ /when/  -- the read handler of NaviServer's
  *      module, for channels made with -readevent false: as an ns_connchan
- *      callback it reads what is there and calls the callback per message.
+ *      callback (on the event thread, and only there) it reads what is
+ *      there and calls the callback per message.
  *
  * Results:
  *      1 while the channel is open, 0 when it closed (for ns_connchan).
@@ -480,6 +481,13 @@ WsIoObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc, Tcl_Obj 
     if (Ns_ParseObjv(NULL, args, interp, 1, objc, objv) != NS_OK) {
         result = TCL_ERROR;
     } else if ((chanPtr = WsGetChannel(interp, name, false)) == NULL) {
+        result = TCL_ERROR;
+    } else if (!Ns_EventIsEventThread()) {
+        /* Elsewhere it would read and parse beside the event thread. */
+        Ns_TclPrintfResult(interp, "ws::io runs only as a channel callback"
+                           " (ns_connchan callback)");
+        Tcl_SetErrorCode(interp, "NS", "WS", "THREAD", (char *)0);
+        ConnChanRelease(chanPtr);
         result = TCL_ERROR;
     } else {
         const char *current = chanPtr->wsPtr->optionsPtr->callback;

@@ -423,6 +423,13 @@ FinishClose(ConnChan *chanPtr, bool wasListed)
     if (event != NULL) {
         Ns_EventDestroy(event);
     }
+    if (chanPtr->listenFd >= 0) {
+        /*
+         * Refuse new connections (and reset those in the backlog) now,
+         * not when the event thread lets go of the socket.
+         */
+        (void)shutdown(chanPtr->listenFd, SHUT_RDWR);
+    }
     if (wasListed) {
         ConnChanRelease(chanPtr);
     }
@@ -876,7 +883,12 @@ AcceptConnections(ConnChan *chanPtr)
         memset(&err, 0, sizeof(err));
         sockPtr = Ns_SockAccept(chanPtr->listenDriver, chanPtr->listenFd, &err);
         if (sockPtr == NULL) {
-            if (err.message[0] != '\0') {
+            bool closed;
+
+            pthread_mutex_lock(&chanPtr->lock);
+            closed = chanPtr->closed;
+            pthread_mutex_unlock(&chanPtr->lock);
+            if (err.message[0] != '\0' && !closed) {
                 Ns_Log(Warning, "ns_connchan listen %s: accept: %s", chanPtr->name, err.message);
             }
             break;

@@ -16,7 +16,10 @@ set nsd  [file join $root bin nsd]
 array set opt {-file * -timeout 600}
 array set opt $argv
 
+# Each run's servers leave their directories (logs, configs) in tests/out
+# for a look afterwards; the previous run's go first.
 set outdir [file join $root tests out]
+file delete -force $outdir
 file mkdir $outdir
 
 #

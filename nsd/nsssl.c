@@ -42,10 +42,10 @@
 
 /* What a failed SSL call was doing: decides how "the peer vanished" maps. */
 typedef enum {
-    SSL_OP_HANDSHAKE,
-    SSL_OP_READ,
-    SSL_OP_WRITE
-} SslOp;
+    TLS_CALL_HANDSHAKE,
+    TLS_CALL_READ,
+    TLS_CALL_WRITE
+} TlsCall;
 
 static pthread_once_t initOnce = PTHREAD_ONCE_INIT;
 
@@ -230,7 +230,7 @@ SetTlsError(Ns_Sock *sockPtr, SSL *ssl, const char *fallback)
  *----------------------------------------------------------------------
  */
 static Ns_IoStatus
-IoStatus(Ns_Sock *sockPtr, SSL *ssl, int rc, int savedErrno, SslOp op)
+IoStatus(Ns_Sock *sockPtr, SSL *ssl, int rc, int savedErrno, TlsCall op)
 {
     Ns_IoStatus   status;
     unsigned long err;
@@ -244,7 +244,7 @@ IoStatus(Ns_Sock *sockPtr, SSL *ssl, int rc, int savedErrno, SslOp op)
         break;
     case SSL_ERROR_ZERO_RETURN:
         ERR_clear_error();
-        status = (op == SSL_OP_READ) ? NS_IO_EOF : NsSockSetError(sockPtr, EPIPE);
+        status = (op == TLS_CALL_READ) ? NS_IO_EOF : NsSockSetError(sockPtr, EPIPE);
         break;
     case SSL_ERROR_SYSCALL:
         SSL_set_quiet_shutdown(ssl, 1);
@@ -253,12 +253,12 @@ IoStatus(Ns_Sock *sockPtr, SSL *ssl, int rc, int savedErrno, SslOp op)
         } else if (savedErrno != 0) {
             status = NsSockSetError(sockPtr, savedErrno);
         } else {
-            status = (op == SSL_OP_READ) ? NS_IO_EOF : NsSockSetError(sockPtr, EPIPE);
+            status = (op == TLS_CALL_READ) ? NS_IO_EOF : NsSockSetError(sockPtr, EPIPE);
         }
         break;
     case SSL_ERROR_SSL:
         err = ERR_peek_last_error();
-        if (op == SSL_OP_READ && ERR_GET_LIB(err) == ERR_LIB_SSL
+        if (op == TLS_CALL_READ && ERR_GET_LIB(err) == ERR_LIB_SSL
             && ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
             ERR_clear_error();
             SSL_set_quiet_shutdown(ssl, 1);
@@ -410,7 +410,9 @@ VersionName(int version)
  * SetCommonOptions --
  *
  *      What server and client contexts share: TLS 1.2 minimum, no
- *      compression, and the modes non-blocking writes need.  Partial
+ *      compression, no renegotiation (so after the handshake a write
+ *      never has to wait for a read: a queued send waits only for the
+ *      socket to be writable), and the modes non-blocking writes need.  Partial
  *      writes let a send report progress record by record; a moving write
  *      buffer lets a retry come from a rebuilt coalescing buffer; released
  *      buffers keep tens of thousands of idle WebSockets from holding
@@ -421,7 +423,7 @@ static void
 SetCommonOptions(SSL_CTX *ctx)
 {
     (void)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
                      | SSL_MODE_RELEASE_BUFFERS);
 }
@@ -607,7 +609,7 @@ SslHandshake(Ns_Sock *sockPtr)
     errno = 0;
     rc = SSL_do_handshake(ssl);
     savedErrno = errno;
-    return (rc == 1) ? NS_IO_OK : IoStatus(sockPtr, ssl, rc, savedErrno, SSL_OP_HANDSHAKE);
+    return (rc == 1) ? NS_IO_OK : IoStatus(sockPtr, ssl, rc, savedErrno, TLS_CALL_HANDSHAKE);
 }
 
 /*
@@ -642,7 +644,7 @@ SslRecv(Ns_Sock *sockPtr, void *buf, size_t len, size_t *nPtr)
         *nPtr = n;
         return NS_IO_OK;
     }
-    return IoStatus(sockPtr, ssl, rc, savedErrno, SSL_OP_READ);
+    return IoStatus(sockPtr, ssl, rc, savedErrno, TLS_CALL_READ);
 }
 
 /*
@@ -698,7 +700,7 @@ SslSend(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt, size_t *nPtr)
         *nPtr = n;
         return NS_IO_OK;
     }
-    return IoStatus(sockPtr, ssl, rc, savedErrno, SSL_OP_WRITE);
+    return IoStatus(sockPtr, ssl, rc, savedErrno, TLS_CALL_WRITE);
 }
 
 /*

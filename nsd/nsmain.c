@@ -109,8 +109,9 @@ SignalThread(void *UNUSED(arg))
             continue;
         }
         if (sig == SIGHUP) {
-            Ns_Log(Notice, "nsd: SIGHUP: reopening logs");
+            /* Logged after: the new log starts with why it was opened. */
             (void)NsLogReopen();
+            Ns_Log(Notice, "nsd: SIGHUP: logs reopened");
         } else {
             Ns_Log(Notice, "nsd: %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
             RequestStop();

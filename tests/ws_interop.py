@@ -51,10 +51,9 @@ async def echo(url, cafile=None):
 
 async def chat(url, n):
     clients = [await websockets.connect(url, open_timeout=TIMEOUT) for _ in range(n)]
-    # Subscribed right after the upgrade: a round of pings gives the server
-    # time to get there (each pong comes after the subscribe).
+    # The server says when each is subscribed.
     for ws in clients:
-        await asyncio.wait_for(await ws.ping(), TIMEOUT)
+        assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "subscribed"
     for i, ws in enumerate(clients):
         await ws.send("message %d" % i)
     for i, ws in enumerate(clients):

@@ -112,11 +112,11 @@ static void
 Enqueue(ConnChan *chanPtr, ChanBuf *bufPtr, size_t offset)
 {
     if (chanPtr->queueCount == chanPtr->queueSize) {
-        size_t       newSize = chanPtr->queueSize * 2 + 8;
+        uint32_t        newSize = chanPtr->queueSize * 2 + 8;
         ChanQueueEntry *entries = ckalloc(sizeof(ChanQueueEntry) * newSize);
 
         /* Unroll the ring into the new array. */
-        for (size_t i = 0; i < chanPtr->queueCount; i++) {
+        for (uint32_t i = 0; i < chanPtr->queueCount; i++) {
             entries[i] = chanPtr->queue[(chanPtr->queueHead + i) % chanPtr->queueSize];
         }
         ckfree(chanPtr->queue);
@@ -164,7 +164,7 @@ static void
 DropBacklog(ConnChan *chanPtr)
 {
     while (chanPtr->queueCount > 1) {
-        size_t          last = (chanPtr->queueHead + chanPtr->queueCount - 1) % chanPtr->queueSize;
+        uint32_t        last = (chanPtr->queueHead + chanPtr->queueCount - 1) % chanPtr->queueSize;
         ChanQueueEntry *e = &chanPtr->queue[last];
 
         chanPtr->queued -= e->bufPtr->len - e->offset;
@@ -229,7 +229,7 @@ ConnChanFlush(ConnChan *chanPtr, Ns_SockError *errPtr)
         size_t       sent = 0;
         Ns_IoStatus  status;
 
-        for (size_t i = 0; i < chanPtr->queueCount && n < FLUSH_IOV_MAX; i++, n++) {
+        for (uint32_t i = 0; i < chanPtr->queueCount && n < FLUSH_IOV_MAX; i++, n++) {
             const ChanQueueEntry *e = &chanPtr->queue[(chanPtr->queueHead + i)
                                                       % chanPtr->queueSize];
 

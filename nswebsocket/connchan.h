@@ -67,14 +67,12 @@ typedef struct ConnChan {
 
     pthread_mutex_t  lock;          /* protects everything below */
     Ns_Sock         *sockPtr;       /* NULL once closed */
-    bool             closed;
-    bool             writesShut;    /* only a CHAN_WRITE_LAST message may be written */
-    bool             eof;           /* the peer closed its side */
     int              debugLevel;
-    struct ChanQueueEntry *queue;   /* ring of bytes not yet taken by the kernel */
-    size_t           queueHead;     /* first entry */
-    size_t           queueCount;    /* entries in use */
-    size_t           queueSize;     /* entries allocated */
+    /* The ring of bytes not yet taken by the kernel (2^31 entries: 32 GB). */
+    uint32_t         queueHead;     /* first entry */
+    uint32_t         queueCount;    /* entries in use */
+    uint32_t         queueSize;     /* entries allocated */
+    struct ChanQueueEntry *queue;
     size_t           queued;        /* bytes queued */
     uint64_t         sent;          /* bytes handed to the kernel */
     uint64_t         received;      /* bytes read */
@@ -91,6 +89,9 @@ typedef struct ConnChan {
     Ns_Time          sendTimeout;   /* -sendtimeout, sec < 0: none */
     Ns_Event        *event;         /* NULL until a callback or a pending send needs one */
     struct WsChannel *wsPtr;        /* WebSocket state, or NULL */
+    bool             closed;
+    bool             writesShut;    /* only a CHAN_WRITE_LAST message may be written */
+    bool             eof;           /* the peer closed its side */
     bool             suspended;     /* the callback returned 2 */
     bool             closeWhenDrained; /* close as soon as the queue is empty */
     bool             corkPending;   /* queued while corked: the event thread flushes it */
@@ -102,9 +103,9 @@ typedef struct ConnChan {
      * first is added.
      */
     bool             inAll;         /* in the hidden subscription "all" */
+    uint32_t         subscriptionsLen; /* bytes of the other names */
     char            *subscriptions; /* the other names, each ending with NUL
                                      * (malloc'd), or NULL */
-    size_t           subscriptionsLen; /* bytes of them */
 } ConnChan;
 
 /* connchan.c */

@@ -106,6 +106,9 @@ ListAdd(ConnChan *chanPtr, const char *name)
         chanPtr->inAll = true;
         return;
     }
+    if (nameLen > UINT32_MAX - chanPtr->subscriptionsLen) {
+        Tcl_Panic("ws::subscribe: over 4 GB of subscription names on %s", chanPtr->name);
+    }
     list = realloc(chanPtr->subscriptions, chanPtr->subscriptionsLen + nameLen);
     if (list == NULL) {
         Tcl_Panic("ws::subscribe: unable to allocate %zu bytes",
@@ -113,7 +116,7 @@ ListAdd(ConnChan *chanPtr, const char *name)
     }
     memcpy(list + chanPtr->subscriptionsLen, name, nameLen);
     chanPtr->subscriptions = list;
-    chanPtr->subscriptionsLen += nameLen;
+    chanPtr->subscriptionsLen += (uint32_t)nameLen;
 }
 
 static void
@@ -129,7 +132,7 @@ ListRemove(ConnChan *chanPtr, const char *name)
     for (char *p = list; p != NULL && p < list + len; p += strlen(p) + 1) {
         if (strcmp(p, name) == 0) {
             memmove(p, p + nameLen, (size_t)(list + len - p) - nameLen);
-            chanPtr->subscriptionsLen -= nameLen;
+            chanPtr->subscriptionsLen -= (uint32_t)nameLen;
             break;
         }
     }

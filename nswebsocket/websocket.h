@@ -77,8 +77,10 @@ typedef struct WsChannel {
     bool          pingPending;   /* heartbeat ping sent, no pong yet */
     bool          slowLogged;    /* skip policy: logged once */
     Ns_Time       lastReceive;   /* monotonic, for idletimeout */
-    Ns_Time       pingSent;
-    Ns_Time       closeDeadline; /* after closeSent: give up waiting (see ClosingTick) */
+    union {                      /* the heartbeat stops when the close starts */
+        Ns_Time   pingSent;      /* before closeSent */
+        Ns_Time   closeDeadline; /* after closeSent: give up waiting (see ClosingTick) */
+    };
     Ns_Time       closeGiveUp;   /* after closeSent: the latest end, however slow */
     uint64_t      closeSentMark; /* bytes sent at the last closing tick */
     /* Client side (ws::client::receive): messages not yet taken. */

@@ -38,11 +38,11 @@ typedef enum {
 #define WS_MAX_CONTROL_PAYLOAD  125
 #define WS_MAX_CLOSE_REASON     123    /* a close payload is a 2-byte code plus this */
 
-typedef struct WsFrameHeader {
+typedef struct WsFrameHeader {  /* small: every parser keeps one */
     bool         fin;            /* last frame of its message */
-    unsigned int rsv;            /* RSV1-3 bits as 0..7 (RSV1 is 4) */
-    unsigned int opcode;         /* 0..15, see WsOpcode */
     bool         masked;         /* a masking key follows the length */
+    uint8_t      rsv;            /* RSV1-3 bits as 0..7 (RSV1 is 4) */
+    uint8_t      opcode;         /* 0..15, see WsOpcode */
     uint8_t      mask[4];        /* the masking key, when masked */
     uint64_t     payloadLength;  /* always < 2^63 */
     size_t       headerLength;   /* bytes of the header: 2..14 */

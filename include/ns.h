@@ -255,6 +255,12 @@ typedef union Ns_SockAddr {
     struct sockaddr_in6 sin6;
 } Ns_SockAddr;
 
+/*
+ * The text of a peer address: the longest IPv6 text is 39 characters (the
+ * forms with an IPv4 tail, "::ffff:1.2.3.4", are shorter).
+ */
+#define NS_PEER_TEXT_SIZE 40
+
 typedef struct Ns_Sock {
     int         fd;                     /* non-blocking socket */
     int         errnum;                 /* errno of the last NS_IO_ERROR, 0 for TLS */
@@ -265,7 +271,7 @@ typedef struct Ns_Sock {
                                          * either with Ns_SockErrorString */
     Ns_SockAddr peerAddr;               /* remote address */
     int         peerPort;               /* remote port */
-    char        peer[INET6_ADDRSTRLEN]; /* remote address as text, no brackets; "unix" */
+    char        peer[NS_PEER_TEXT_SIZE]; /* remote address as text, no brackets; "unix" */
 } Ns_Sock;
 
 typedef struct Ns_DriverProcs {

@@ -98,7 +98,7 @@ struct Ns_Conn {
     struct NsServer *servPtr;
     struct Ns_Conn  *nextPtr;       /* pool queue */
     Ns_Driver       *driver;        /* driver that read the request */
-    char             peer[INET6_ADDRSTRLEN]; /* client address, kept after detach */
+    char             peer[NS_PEER_TEXT_SIZE]; /* client address, kept after detach */
     int              peerPort;
     uintptr_t        id;
     Ns_Time          start;         /* wall clock, for the access log */

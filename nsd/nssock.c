@@ -71,6 +71,9 @@ NsSockClearError(Ns_Sock *sockPtr)
  *      Fill in the text form of the peer address of a socket.
  *----------------------------------------------------------------------
  */
+_Static_assert(NS_PEER_TEXT_SIZE >= sizeof("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+               "the longest IPv6 text fits");
+
 void
 NsSockSetPeer(Ns_Sock *sockPtr)
 {
@@ -81,12 +84,16 @@ NsSockSetPeer(Ns_Sock *sockPtr)
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 
-        inet_ntop(AF_INET, &sin->sin_addr, sockPtr->peer, sizeof(sockPtr->peer));
+        if (inet_ntop(AF_INET, &sin->sin_addr, sockPtr->peer, sizeof(sockPtr->peer)) == NULL) {
+            sockPtr->peer[0] = '\0';
+        }
         sockPtr->peerPort = ntohs(sin->sin_port);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 
-        inet_ntop(AF_INET6, &sin6->sin6_addr, sockPtr->peer, sizeof(sockPtr->peer));
+        if (inet_ntop(AF_INET6, &sin6->sin6_addr, sockPtr->peer, sizeof(sockPtr->peer)) == NULL) {
+            sockPtr->peer[0] = '\0';
+        }
         sockPtr->peerPort = ntohs(sin6->sin6_port);
         /* A v4 client on a dual-stack socket: show it as the v4 address. */
         if (strncmp(sockPtr->peer, "::ffff:", 7) == 0 && strchr(sockPtr->peer, '.') != NULL) {

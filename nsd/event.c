@@ -27,7 +27,7 @@
 /*
  * An event lives as long as its socket's callback, thousands of them on an
  * idle WebSocket server: the fields are ordered to leave next to no padding
- * (88 bytes), and it comes from malloc, which rounds to 16 bytes rather
+ * (72 bytes), and it comes from malloc, which rounds to 16 bytes rather
  * than to a power of two.
  */
 struct Ns_Event {
@@ -43,8 +43,8 @@ struct Ns_Event {
     uint32_t          epollEvents;  /* what epoll watches for fd (when inEpoll) */
     struct Ns_Event  *nextPtr;      /* all live events */
     struct Ns_Event  *prevPtr;
-    Ns_Time           timeout;      /* relative; sec < 0: none */
-    Ns_Time           deadline;     /* monotonic, when timeout is set */
+    int64_t           timeoutUs;    /* relative, in microseconds; < 0: none */
+    int64_t           deadlineUs;   /* monotonic, when timeoutUs is set */
 };
 
 typedef enum { CMD_SET, CMD_DESTROY, CMD_CALL, CMD_EXIT } CommandType;
@@ -54,7 +54,7 @@ typedef struct Command {
     CommandType       type;
     Ns_Event         *event;
     unsigned int      when;
-    Ns_Time           timeout;      /* sec < 0: none */
+    int64_t           timeoutUs;    /* < 0: none */
     Ns_EventCallProc *callProc;
     void             *callArg;
 } Command;
@@ -151,8 +151,28 @@ NewCommand(CommandType type, Ns_Event *event)
     memset(cmdPtr, 0, sizeof(Command));
     cmdPtr->type = type;
     cmdPtr->event = event;
-    cmdPtr->timeout.sec = -1;
+    cmdPtr->timeoutUs = -1;
     return cmdPtr;
+}
+
+/*
+ * MonotonicUs, TimeoutUs: times as microseconds, which keeps Ns_Event small
+ * (an idle server may hold tens of thousands).  TimeoutUs: -1 for none
+ * (NULL, or sec < 0).
+ */
+static int64_t
+MonotonicUs(void)
+{
+    Ns_Time now;
+
+    Ns_GetMonotonicTime(&now);
+    return (int64_t)now.sec * 1000000 + now.usec;
+}
+
+static int64_t
+TimeoutUs(const Ns_Time *timePtr)
+{
+    return (timePtr == NULL || timePtr->sec < 0) ? -1 : (int64_t)timePtr->sec * 1000000 + timePtr->usec;
 }
 
 /*
@@ -194,9 +214,8 @@ Apply(Ns_Event *event)
         event->epollEvents = want;
         event->inEpoll = watch;
     }
-    if (event->timeout.sec >= 0) {
-        Ns_GetMonotonicTime(&event->deadline);
-        Ns_IncrTime(&event->deadline, event->timeout.sec, event->timeout.usec);
+    if (event->timeoutUs >= 0) {
+        event->deadlineUs = MonotonicUs() + event->timeoutUs;
     }
     if (!event->linked) {
         event->nextPtr = events;
@@ -259,7 +278,7 @@ Ns_EventCreate(int fd, Ns_EventProc *proc, Ns_EventFreeProc *freeProc, void *arg
     event->proc = proc;
     event->freeProc = freeProc;
     event->arg = arg;
-    event->timeout.sec = -1;
+    event->timeoutUs = -1;
     atomic_init(&event->destroyed, false);
     return event;
 }
@@ -277,18 +296,13 @@ Ns_EventSet(Ns_Event *event, unsigned int when, const Ns_Time *timeoutPtr)
 {
     if (isEventThread) {
         event->when = when;
-        event->timeout.sec = -1;
-        if (timeoutPtr != NULL) {
-            event->timeout = *timeoutPtr;
-        }
+        event->timeoutUs = TimeoutUs(timeoutPtr);
         Apply(event);
     } else {
         Command *cmdPtr = NewCommand(CMD_SET, event);
 
         cmdPtr->when = when;
-        if (timeoutPtr != NULL) {
-            cmdPtr->timeout = *timeoutPtr;
-        }
+        cmdPtr->timeoutUs = TimeoutUs(timeoutPtr);
         Enqueue(cmdPtr);
     }
 }
@@ -365,9 +379,8 @@ Dispatch(Ns_Event *event, unsigned int why)
     if (atomic_load(&event->destroyed)) {
         return;
     }
-    if (event->timeout.sec >= 0 && why != NS_EV_TIMEOUT) {
-        Ns_GetMonotonicTime(&event->deadline);
-        Ns_IncrTime(&event->deadline, event->timeout.sec, event->timeout.usec);
+    if (event->timeoutUs >= 0 && why != NS_EV_TIMEOUT) {
+        event->deadlineUs = MonotonicUs() + event->timeoutUs;
     }
     event->proc(event, event->arg, why);
 }
@@ -400,7 +413,7 @@ RunCommands(void)
         case CMD_SET:
             if (!atomic_load(&cmdPtr->event->destroyed)) {
                 cmdPtr->event->when = cmdPtr->when;
-                cmdPtr->event->timeout = cmdPtr->timeout;
+                cmdPtr->event->timeoutUs = cmdPtr->timeoutUs;
                 Apply(cmdPtr->event);
             }
             break;
@@ -432,15 +445,13 @@ RunCommands(void)
 static void
 CheckTimeouts(void)
 {
-    Ns_Time now;
+    int64_t now = MonotonicUs();
 
-    Ns_GetMonotonicTime(&now);
     for (Ns_Event *event = events; event != NULL;) {
         Ns_Event *nextPtr = event->nextPtr;
 
-        if (event->timeout.sec >= 0 && Ns_DiffTime(&event->deadline, &now, NULL) < 0) {
-            event->deadline = now;
-            Ns_IncrTime(&event->deadline, event->timeout.sec, event->timeout.usec);
+        if (event->timeoutUs >= 0 && event->deadlineUs < now) {
+            event->deadlineUs = now + event->timeoutUs;
             Dispatch(event, NS_EV_TIMEOUT);
         }
         event = nextPtr;

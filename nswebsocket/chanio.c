@@ -31,7 +31,7 @@ static __thread ConnChan **corkedChans = NULL;   /* referenced */
 static __thread size_t     corkedCount = 0, corkedSize = 0;
 
 static Tcl_ExitProc FreeCorkList;
-static int ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, bool takeKept,
+static int ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, unsigned int flags,
                          Ns_SockError *errPtr);
 
 /*
@@ -578,42 +578,58 @@ ConnChanUncork(void)
 
 /*
  *----------------------------------------------------------------------
- * ConnChanRead, ConnChanReadSocket --
+ * ConnChanRead, ConnChanReadSocket, ConnChanReadEvent --
  *
  *      Read what is available.  ConnChanRead returns the bytes kept from
  *      earlier first (the rest of the request after detach, frames not yet
  *      taken); ConnChanReadSocket leaves them in the channel's reader, for
  *      read -websocket to take frames from.  Either reads the socket until
- *      it would block or about 1 MB are there, counting the kept bytes.
- *      With -receivetimeout set, it waits that long when nothing is there
- *      yet, kept bytes included.
+ *      it would block or about 1 MB are there, counting the kept bytes, so
+ *      that an EOF right behind the data is seen with it.  With
+ *      -receivetimeout set, it waits that long when nothing is there yet,
+ *      kept bytes included.
+ *
+ *      ConnChanReadEvent is ConnChanRead for the event thread's WebSocket
+ *      reader: on a plain socket it stops at a short read, which emptied
+ *      the socket (the next bytes or the EOF make epoll report it again),
+ *      and so saves a read that would only say "would block" per event.
+ *      TLS reads on: OpenSSL may hold decrypted bytes epoll cannot see.
  *
  * Results:
  *      TCL_OK with the bytes appended to dsPtr (none at EOF), or TCL_ERROR
  *      with *errPtr.
  *----------------------------------------------------------------------
  */
+#define READ_TAKE_KEPT  1u   /* the kept bytes first */
+#define READ_ONE_EVENT  2u   /* a plain socket: stop at a short read */
+
 int
 ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
 {
-    return ReadAvailable(chanPtr, dsPtr, true, errPtr);
+    return ReadAvailable(chanPtr, dsPtr, READ_TAKE_KEPT, errPtr);
 }
 
 int
 ConnChanReadSocket(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
 {
-    return ReadAvailable(chanPtr, dsPtr, false, errPtr);
+    return ReadAvailable(chanPtr, dsPtr, 0, errPtr);
+}
+
+int
+ConnChanReadEvent(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr)
+{
+    return ReadAvailable(chanPtr, dsPtr, READ_TAKE_KEPT | READ_ONE_EVENT, errPtr);
 }
 
 /*
  *----------------------------------------------------------------------
  * ReadAvailable --
  *
- *      ConnChanRead (takeKept true) and ConnChanReadSocket.
+ *      The three above, by flags (READ_*).
  *----------------------------------------------------------------------
  */
 static int
-ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, bool takeKept, Ns_SockError *errPtr)
+ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, unsigned int flags, Ns_SockError *errPtr)
 {
     int     result = TCL_OK, debugLevel;
     bool    haveDeadline = false, eof;
@@ -625,7 +641,7 @@ ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, bool takeKept, Ns_SockError
         ConnChanSetClosedError(errPtr, chanPtr->name);
         return TCL_ERROR;
     }
-    if (takeKept && chanPtr->readerPtr != NULL) {
+    if ((flags & READ_TAKE_KEPT) != 0 && chanPtr->readerPtr != NULL) {
         WsFrameReaderTake(chanPtr->readerPtr, dsPtr);
     }
     for (;;) {
@@ -640,7 +656,9 @@ ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, bool takeKept, Ns_SockError
         Tcl_DStringSetLength(dsPtr, start + (int)n);
         if (status == NS_IO_OK) {
             chanPtr->received += n;
-            if ((size_t)Tcl_DStringLength(dsPtr) + kept >= 1024 * 1024) {
+            if ((size_t)Tcl_DStringLength(dsPtr) + kept >= 1024 * 1024
+                || ((flags & READ_ONE_EVENT) != 0 && n < CONNCHAN_READ_CHUNK
+                    && chanPtr->sockPtr->tls == NULL)) {
                 break;
             }
             continue;

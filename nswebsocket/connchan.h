@@ -140,6 +140,7 @@ int         ConnChanFlush(ConnChan *chanPtr, Ns_SockError *errPtr);
 void        ConnChanDropQueue(ConnChan *chanPtr);
 int         ConnChanRead(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr);
 int         ConnChanReadSocket(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr);
+int         ConnChanReadEvent(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr);
 void        ConnChanUnread(ConnChan *chanPtr, const char *data, size_t len);
 void        ConnChanSetClosedError(Ns_SockError *errPtr, const char *name);
 bool        ConnChanWaitSocket(int fd, short events, const Ns_Time *deadlinePtr);

@@ -648,7 +648,7 @@ WsChannelReadable(ConnChan *chanPtr)
     Ns_SockError err;
 
     Tcl_DStringInit(&ds);
-    if (ConnChanRead(chanPtr, &ds, &err) != TCL_OK) {
+    if (ConnChanReadEvent(chanPtr, &ds, &err) != TCL_OK) {
         if (Active(chanPtr)) {
             Fail(chanPtr, 1006, err.message);
         }

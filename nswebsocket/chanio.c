@@ -112,7 +112,13 @@ static void
 Enqueue(ConnChan *chanPtr, ChanBuf *bufPtr, size_t offset)
 {
     if (chanPtr->queueCount == chanPtr->queueSize) {
-        uint32_t        newSize = chanPtr->queueSize * 2 + 8;
+        uint32_t        newSize;
+
+        if (chanPtr->queueSize > (CHAN_QUEUE_MAX - 8) / 2) {
+            /* A billion buffers queued: 16 GB of entries alone, and no limit set. */
+            Tcl_Panic("%s: over %u buffers queued", chanPtr->name, chanPtr->queueSize);
+        }
+        newSize = chanPtr->queueSize * 2 + 8;
         ChanQueueEntry *entries = ckalloc(sizeof(ChanQueueEntry) * newSize);
 
         /* Unroll the ring into the new array. */

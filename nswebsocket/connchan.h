@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 
 #define CONNCHAN_READ_CHUNK 16384
+#define CHAN_QUEUE_MAX      (1u << 31)   /* entries in a channel's send queue */
 
 #ifndef UNUSED
 #define UNUSED(x) x __attribute__((unused))
@@ -68,7 +69,8 @@ typedef struct ConnChan {
     pthread_mutex_t  lock;          /* protects everything below */
     Ns_Sock         *sockPtr;       /* NULL once closed */
     int              debugLevel;
-    /* The ring of bytes not yet taken by the kernel (2^31 entries: 32 GB). */
+    /* The ring of bytes not yet taken by the kernel: CHAN_QUEUE_MAX entries at
+     * most, so that head + count never passes 2^32. */
     uint32_t         queueHead;     /* first entry */
     uint32_t         queueCount;    /* entries in use */
     uint32_t         queueSize;     /* entries allocated */

@@ -156,8 +156,9 @@ NewCommand(CommandType type, Ns_Event *event)
 }
 
 /*
- * MonotonicUs, TimeoutUs: times as microseconds, which keeps Ns_Event small
- * (an idle server may hold tens of thousands).  TimeoutUs: -1 for none
+ * MonotonicUs, DeadlineUs, TimeoutUs: times as microseconds, which keeps
+ * Ns_Event small (an idle server may hold tens of thousands).  A timeout
+ * of ages saturates at INT64_MAX, "never"; TimeoutUs gives -1 for none
  * (NULL, or sec < 0).
  */
 static int64_t
@@ -170,9 +171,21 @@ MonotonicUs(void)
 }
 
 static int64_t
+DeadlineUs(int64_t now, int64_t timeoutUs)
+{
+    return (timeoutUs > INT64_MAX - now) ? INT64_MAX : now + timeoutUs;
+}
+
+static int64_t
 TimeoutUs(const Ns_Time *timePtr)
 {
-    return (timePtr == NULL || timePtr->sec < 0) ? -1 : (int64_t)timePtr->sec * 1000000 + timePtr->usec;
+    if (timePtr == NULL || timePtr->sec < 0) {
+        return -1;
+    }
+    if (timePtr->sec >= INT64_MAX / 1000000 - 1) {
+        return INT64_MAX;
+    }
+    return (int64_t)timePtr->sec * 1000000 + timePtr->usec;
 }
 
 /*
@@ -215,7 +228,7 @@ Apply(Ns_Event *event)
         event->inEpoll = watch;
     }
     if (event->timeoutUs >= 0) {
-        event->deadlineUs = MonotonicUs() + event->timeoutUs;
+        event->deadlineUs = DeadlineUs(MonotonicUs(), event->timeoutUs);
     }
     if (!event->linked) {
         event->nextPtr = events;
@@ -380,7 +393,7 @@ Dispatch(Ns_Event *event, unsigned int why)
         return;
     }
     if (event->timeoutUs >= 0 && why != NS_EV_TIMEOUT) {
-        event->deadlineUs = MonotonicUs() + event->timeoutUs;
+        event->deadlineUs = DeadlineUs(MonotonicUs(), event->timeoutUs);
     }
     event->proc(event, event->arg, why);
 }
@@ -451,7 +464,7 @@ CheckTimeouts(void)
         Ns_Event *nextPtr = event->nextPtr;
 
         if (event->timeoutUs >= 0 && event->deadlineUs < now) {
-            event->deadlineUs = now + event->timeoutUs;
+            event->deadlineUs = DeadlineUs(now, event->timeoutUs);
             Dispatch(event, NS_EV_TIMEOUT);
         }
         event = nextPtr;

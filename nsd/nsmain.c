@@ -109,9 +109,12 @@ SignalThread(void *UNUSED(arg))
             continue;
         }
         if (sig == SIGHUP) {
-            /* Logged after: the new log starts with why it was opened. */
-            (void)NsLogReopen();
-            Ns_Log(Notice, "nsd: SIGHUP: logs reopened");
+            /* Logged after, so that the new log says why it was opened. */
+            if (NsLogReopen() == NS_OK) {
+                Ns_Log(Notice, "nsd: SIGHUP: logs reopened");
+            } else {
+                Ns_Log(Error, "nsd: SIGHUP: reopening the logs failed (see above)");
+            }
         } else {
             Ns_Log(Notice, "nsd: %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
             RequestStop();

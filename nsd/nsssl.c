@@ -215,7 +215,7 @@ SetTlsError(Ns_Sock *sockPtr, SSL *ssl, const char *fallback)
  *
  *      Map the failure of an SSL call to the driver's result.  The rules:
  *      WANT_READ/WANT_WRITE pass through (also a read that must write
- *      first, and the reverse, for renegotiation and key updates); a
+ *      first, as for a TLS 1.3 key update: renegotiation is off); a
  *      close_notify is EOF for a read; a peer that vanished without one
  *      (SSL_ERROR_SYSCALL without errno, or OpenSSL 3's "unexpected eof")
  *      is EOF for a read, as over plain TCP, and EPIPE for a write or a

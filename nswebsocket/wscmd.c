@@ -679,7 +679,7 @@ void
 WsConfigure(const char *server)
 {
     const char   *section = Ns_ConfigGetPath(server, "websocket", (char *)0);
-    const char   *policy = Ns_ConfigString(section, "slowconsumer", "close");
+    const char   *policy = Ns_ConfigGetValue(section, "slowconsumer");
     ServerConfig *scPtr = ckalloc(sizeof(ServerConfig));
     WsConfig     *cfgPtr = &scPtr->config;
 
@@ -688,7 +688,14 @@ WsConfigure(const char *server)
                                                     (int64_t)cfgPtr->maxMessage);
     cfgPtr->sendLimit = (size_t)Ns_ConfigWideInt(section, "sendlimit",
                                                  (int64_t)cfgPtr->sendLimit);
-    cfgPtr->slowPolicy = (strcmp(policy, "skip") == 0) ? WS_SLOW_SKIP : WS_SLOW_CLOSE;
+    if (policy != NULL && strcmp(policy, "skip") == 0) {
+        cfgPtr->slowPolicy = WS_SLOW_SKIP;
+    } else if (policy != NULL && strcmp(policy, "close") == 0) {
+        cfgPtr->slowPolicy = WS_SLOW_CLOSE;
+    } else if (policy != NULL) {
+        Ns_Log(Warning, "config: %s/slowconsumer: \"%s\" is neither close nor skip,"
+               " keeping the default", section, policy);
+    }
     ConfigTime(section, "idletimeout", &cfgPtr->idleTimeout);
     ConfigTime(section, "heartbeat", &cfgPtr->heartbeat);
     ConfigTime(section, "closewait", &cfgPtr->closeWait);

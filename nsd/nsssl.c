@@ -412,11 +412,11 @@ VersionName(int version)
  *      What server and client contexts share: TLS 1.2 minimum, no
  *      compression, no renegotiation (so after the handshake a write
  *      never has to wait for a read: a queued send waits only for the
- *      socket to be writable), and the modes non-blocking writes need.  Partial
- *      writes let a send report progress record by record; a moving write
- *      buffer lets a retry come from a rebuilt coalescing buffer; released
- *      buffers keep tens of thousands of idle WebSockets from holding
- *      34 KB of OpenSSL buffers each.
+ *      socket to be writable), and the modes non-blocking writes need.
+ *      Partial writes let a send report progress record by record; a
+ *      moving write buffer lets a retry come from a rebuilt coalescing
+ *      buffer; released buffers keep tens of thousands of idle WebSockets
+ *      from holding 34 KB of OpenSSL buffers each.
  *----------------------------------------------------------------------
  */
 static void

@@ -113,13 +113,14 @@ Enqueue(ConnChan *chanPtr, ChanBuf *bufPtr, size_t offset)
 {
     if (chanPtr->queueCount == chanPtr->queueSize) {
         uint32_t        newSize;
+        ChanQueueEntry *entries;
 
         if (chanPtr->queueSize > (CHAN_QUEUE_MAX - 8) / 2) {
             /* A billion buffers queued: 16 GB of entries alone, and no limit set. */
             Tcl_Panic("%s: over %u buffers queued", chanPtr->name, chanPtr->queueSize);
         }
         newSize = chanPtr->queueSize * 2 + 8;
-        ChanQueueEntry *entries = ckalloc(sizeof(ChanQueueEntry) * newSize);
+        entries = ckalloc(sizeof(ChanQueueEntry) * newSize);
 
         /* Unroll the ring into the new array. */
         for (uint32_t i = 0; i < chanPtr->queueCount; i++) {

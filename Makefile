@@ -157,6 +157,11 @@ test: all unit $(TEST_MODULES) $(TEST_TOOLS) $(BENCH_TOOLS)
 	@sh tools/deps.sh test
 	$(TCLSH) tests/all.tcl $(TESTFLAGS)
 
+# The suite again and again beside busy loops, to shake out timing races.
+test-stress: all unit $(TEST_MODULES) $(TEST_TOOLS) $(BENCH_TOOLS)
+	@sh tools/deps.sh test
+	sh tools/stress-tests.sh $(STRESS_RUNS) $(STRESS_BUSY)
+
 # --- Sanitizers and fuzzing ------------------------------------------------------
 #
 # test-asan / test-tsan run the whole suite in a copy of the tree built with
@@ -243,4 +248,4 @@ clean:
 distclean: clean
 	rm -rf config.mk config.h config.log config.status autom4te.cache
 
-.PHONY: all run test unit install clean distclean test-asan test-tsan fuzz bench bench-tools
+.PHONY: all run test unit install clean distclean test-asan test-tsan test-stress fuzz bench bench-tools

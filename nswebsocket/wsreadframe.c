@@ -55,6 +55,8 @@ typedef enum {
 } FrameState;
 
 static void      *Alloc(size_t size);
+static void       Regrow(char **bufPtr, size_t *sizePtr, size_t offset, size_t len,
+                         size_t more);
 static void       MakeRoom(WsFrameReader *readerPtr, size_t more);
 static void       AppendFragment(WsFrameReader *readerPtr, const uint8_t *data, size_t len);
 static void       Consume(WsFrameReader *readerPtr, size_t len);
@@ -245,6 +247,33 @@ Alloc(size_t size)
 
 /*
  *----------------------------------------------------------------------
+ * Regrow --
+ *
+ *      Replace a buffer with a new one of twice what is needed (at least
+ *      BUFFER_MIN) for its len bytes from offset, moved to its front, and
+ *      more after them.
+ *----------------------------------------------------------------------
+ */
+static void
+Regrow(char **bufPtr, size_t *sizePtr, size_t offset, size_t len, size_t more)
+{
+    size_t newSize = (len + more) * 2;
+    char  *newBuf;
+
+    if (newSize < BUFFER_MIN) {
+        newSize = BUFFER_MIN;
+    }
+    newBuf = Alloc(newSize);
+    if (len > 0) {
+        memcpy(newBuf, *bufPtr + offset, len);
+    }
+    free(*bufPtr);
+    *bufPtr = newBuf;
+    *sizePtr = newSize;
+}
+
+/*
+ *----------------------------------------------------------------------
  * MakeRoom --
  *
  *      Make room for more bytes after those held.  They move to the front
@@ -260,19 +289,7 @@ MakeRoom(WsFrameReader *readerPtr, size_t more)
         if (readerPtr->start >= readerPtr->len && readerPtr->size - readerPtr->len >= more) {
             memmove(readerPtr->buf, readerPtr->buf + readerPtr->start, readerPtr->len);
         } else {
-            size_t newSize = (readerPtr->len + more) * 2;
-            char  *newBuf;
-
-            if (newSize < BUFFER_MIN) {
-                newSize = BUFFER_MIN;
-            }
-            newBuf = Alloc(newSize);
-            if (readerPtr->len > 0) {
-                memcpy(newBuf, readerPtr->buf + readerPtr->start, readerPtr->len);
-            }
-            free(readerPtr->buf);
-            readerPtr->buf = newBuf;
-            readerPtr->size = newSize;
+            Regrow(&readerPtr->buf, &readerPtr->size, readerPtr->start, readerPtr->len, more);
         }
         readerPtr->start = 0;
     }
@@ -289,19 +306,7 @@ static void
 AppendFragment(WsFrameReader *readerPtr, const uint8_t *data, size_t len)
 {
     if (readerPtr->fragmentsSize - readerPtr->fragmentsLen < len) {
-        size_t newSize = (readerPtr->fragmentsLen + len) * 2;
-        char  *newBuf;
-
-        if (newSize < BUFFER_MIN) {
-            newSize = BUFFER_MIN;
-        }
-        newBuf = Alloc(newSize);
-        if (readerPtr->fragmentsLen > 0) {
-            memcpy(newBuf, readerPtr->fragments, readerPtr->fragmentsLen);
-        }
-        free(readerPtr->fragments);
-        readerPtr->fragments = newBuf;
-        readerPtr->fragmentsSize = newSize;
+        Regrow(&readerPtr->fragments, &readerPtr->fragmentsSize, 0, readerPtr->fragmentsLen, len);
     }
     if (len > 0) {
         memcpy(readerPtr->fragments + readerPtr->fragmentsLen, data, len);

@@ -49,6 +49,28 @@ GetChannel(Tcl_Interp *interp, const char *server, const char *name)
 
 /*
  *----------------------------------------------------------------------
+ * GetDriver --
+ *
+ *      Look up a driver argument, setting the error when there is none.
+ *
+ * Results:
+ *      The driver, or NULL.
+ *----------------------------------------------------------------------
+ */
+static Ns_Driver *
+GetDriver(Tcl_Interp *interp, const char *name)
+{
+    Ns_Driver *driver = Ns_DriverFind(name);
+
+    if (driver == NULL) {
+        Tcl_SetObjResult(interp, Tcl_ObjPrintf("no such driver \"%s\"", name));
+        Tcl_SetErrorCode(interp, "NS", "LOOKUP", "DRIVER", name, (char *)0);
+    }
+    return driver;
+}
+
+/*
+ *----------------------------------------------------------------------
  * CheckRange --
  *
  *      Check an integer argument against its range, with the message that
@@ -728,7 +750,6 @@ ConnChanOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         Ns_SockError  err;
         Ns_Time       timeout = {1, 0};
         Ns_Sock      *sockPtr = NULL;
-
         Ns_Driver    *driver = NULL;
 
         if (!https && strncmp(url, "http://", 7) != 0) {
@@ -739,10 +760,8 @@ ConnChanOpenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc,
         }
         if (opt.driver != NULL) {
             /* The connection is the driver's kind: it must speak the URL's scheme. */
-            driver = Ns_DriverFind(opt.driver);
+            driver = GetDriver(interp, opt.driver);
             if (driver == NULL) {
-                Tcl_SetObjResult(interp, Tcl_ObjPrintf("no such driver \"%s\"", opt.driver));
-                Tcl_SetErrorCode(interp, "NS", "LOOKUP", "DRIVER", opt.driver, (char *)0);
                 return TCL_ERROR;
             }
             if (strcmp(driver->procs->protocol, https ? "https" : "http") != 0) {
@@ -884,14 +903,11 @@ ConnChanListenObjCmd(ClientData UNUSED(clientData), Tcl_Interp *interp, int objc
         || CheckRange(interp, "port", port, 0, 65535) != TCL_OK) {
         result = TCL_ERROR;
     } else {
-        const char *name = (driverName != NULL) ? driverName : "nssock";
-        Ns_Driver  *driver = Ns_DriverFind(name);
-        int         boundPort = 0, fd;
-
         /* Also without -driver: accepting needs a driver, nssock may not be configured. */
+        Ns_Driver *driver = GetDriver(interp, (driverName != NULL) ? driverName : "nssock");
+        int        boundPort = 0, fd;
+
         if (driver == NULL) {
-            Tcl_SetObjResult(interp, Tcl_ObjPrintf("no such driver \"%s\"", name));
-            Tcl_SetErrorCode(interp, "NS", "LOOKUP", "DRIVER", name, (char *)0);
             return TCL_ERROR;
         }
         fd = Ns_SockListen(address, port, 128, &boundPort);

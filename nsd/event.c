@@ -282,11 +282,8 @@ Remove(Ns_Event *event)
 Ns_Event *
 Ns_EventCreate(int fd, Ns_EventProc *proc, Ns_EventFreeProc *freeProc, void *arg)
 {
-    Ns_Event *event = calloc(1, sizeof(Ns_Event));
+    Ns_Event *event = ns_calloc(sizeof(Ns_Event));
 
-    if (event == NULL) {
-        Tcl_Panic("event: unable to allocate %zu bytes", sizeof(Ns_Event));
-    }
     event->fd = fd;
     event->proc = proc;
     event->freeProc = freeProc;

@@ -46,14 +46,10 @@ Ns_IoStatus
 NsSockSetErrorText(Ns_Sock *sockPtr, const char *message)
 {
     size_t size = strlen(message) + 1;
-    char  *copy = malloc(size);
 
-    if (copy == NULL) {
-        Tcl_Panic("sock: unable to allocate %zu bytes", size);
-    }
     NsSockClearError(sockPtr);
     sockPtr->errnum = 0;
-    sockPtr->errorMsg = memcpy(copy, message, size);
+    sockPtr->errorMsg = memcpy(ns_malloc(size), message, size);
     return NS_IO_ERROR;
 }
 

@@ -192,12 +192,7 @@ ConnectFd(const struct sockaddr *sa, socklen_t saLen, const Ns_Time *deadlinePtr
 Ns_Sock *
 NsSockAlloc(void)
 {
-    Ns_Sock *sockPtr = calloc(1, sizeof(Ns_Sock));
-
-    if (sockPtr == NULL) {
-        Tcl_Panic("sock: unable to allocate %zu bytes", sizeof(Ns_Sock));
-    }
-    return sockPtr;
+    return ns_calloc(sizeof(Ns_Sock));
 }
 
 /*

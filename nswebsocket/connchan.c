@@ -204,13 +204,10 @@ ConnChan *
 ConnChanCreate(const char *server, Ns_Sock *sockPtr, const char *peer, const Ns_Time *startPtr,
                const char *clientData)
 {
-    ConnChan      *chanPtr = calloc(1, sizeof(ConnChan));
+    ConnChan      *chanPtr = ns_calloc(sizeof(ConnChan));
     Tcl_HashEntry *hPtr;
     int            isNew;
 
-    if (chanPtr == NULL) {
-        Tcl_Panic("ns_connchan: unable to allocate %zu bytes", sizeof(ConnChan));
-    }
     snprintf(chanPtr->name, sizeof(chanPtr->name), "conn%lu",
              atomic_fetch_add(&nextChannelId, 1));
     chanPtr->server = ConnChanHoldString(server);
@@ -376,10 +373,7 @@ WsFrameReader *
 ConnChanReader(ConnChan *chanPtr)
 {
     if (chanPtr->readerPtr == NULL) {
-        chanPtr->readerPtr = malloc(sizeof(WsFrameReader));
-        if (chanPtr->readerPtr == NULL) {
-            Tcl_Panic("ns_connchan: unable to allocate %zu bytes", sizeof(WsFrameReader));
-        }
+        chanPtr->readerPtr = ns_malloc(sizeof(WsFrameReader));
         WsFrameReaderInit(chanPtr->readerPtr);
     }
     return chanPtr->readerPtr;

@@ -19,6 +19,7 @@
  *      leak shows.  Running out of it is fatal, as with ckalloc.
  */
 
+#include "ns.h"
 #include "wsreadframe.h"
 #include "wsframe.h"
 
@@ -54,7 +55,6 @@ typedef enum {
     FRAME_TOO_BIG           /* a header announcing a frame or message over the limit */
 } FrameState;
 
-static void      *Alloc(size_t size);
 static void       Regrow(char **bufPtr, size_t *sizePtr, size_t offset, size_t len,
                          size_t more);
 static void       MakeRoom(WsFrameReader *readerPtr, size_t more);
@@ -229,24 +229,6 @@ EffectiveLimit(uint64_t maxMessage)
 
 /*
  *----------------------------------------------------------------------
- * Alloc --
- *
- *      malloc that does not come back empty-handed, like ckalloc.
- *----------------------------------------------------------------------
- */
-static void *
-Alloc(size_t size)
-{
-    void *ptr = malloc(size);
-
-    if (ptr == NULL) {
-        Tcl_Panic("wsreadframe: unable to allocate %lu bytes", (unsigned long)size);
-    }
-    return ptr;
-}
-
-/*
- *----------------------------------------------------------------------
  * Regrow --
  *
  *      Replace a buffer with a new one of twice what is needed (at least
@@ -263,7 +245,7 @@ Regrow(char **bufPtr, size_t *sizePtr, size_t offset, size_t len, size_t more)
     if (newSize < BUFFER_MIN) {
         newSize = BUFFER_MIN;
     }
-    newBuf = Alloc(newSize);
+    newBuf = ns_malloc(newSize);
     if (len > 0) {
         memcpy(newBuf, *bufPtr + offset, len);
     }

@@ -114,6 +114,7 @@ int         LoadPoll(int ms);
 void        LoadWatchInput(void);
 bool        LoadInputLine(char *line, size_t size);
 int         LoadFinishErrors(void);
+int         LoadClosedNormally(int n);
 void        ConnSetRequest(Conn *connPtr, const char *path, long session);
 void        ConnStart(Conn *connPtr);
 void        ConnFinish(Conn *connPtr);

@@ -129,6 +129,25 @@ LoadFinishErrors(void)
 
 /*
  *----------------------------------------------------------------------
+ * LoadClosedNormally --
+ *
+ *      How many of the first n connections ended with the close handshake:
+ *      our close 1000 answered with 1000, then the server's EOF.
+ *----------------------------------------------------------------------
+ */
+int
+LoadClosedNormally(int n)
+{
+    int closed = 0;
+
+    for (int i = 0; i < n; i++) {
+        closed += (load.conns[i].closeEchoed && load.conns[i].eof);
+    }
+    return closed;
+}
+
+/*
+ *----------------------------------------------------------------------
  * LoadNow, LoadTimedOut --
  *
  *      Monotonic milliseconds; has the run's -timeout passed?

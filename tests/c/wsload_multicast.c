@@ -105,12 +105,7 @@ RunMulticast(const Options *optsPtr)
             phase = 3;
             continue;
         } else if (phase == 3 && live == 0) {
-            int closed = 0;
-
-            for (int i = 0; i < nconns; i++) {
-                closed += (load.conns[i].closeEchoed && load.conns[i].eof);
-            }
-            printf("closed %d\n", closed);
+            printf("closed %d\n", LoadClosedNormally(nconns));
             phase = 4;
             continue;
         }

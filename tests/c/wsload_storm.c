@@ -308,12 +308,7 @@ RunStorm(const Options *optsPtr)
             phase = 2;
             continue;
         } else if (phase == 2 && live == 0) {
-            int closed = 0;
-
-            for (int i = 0; i < n; i++) {
-                closed += (load.conns[i].closeEchoed && load.conns[i].eof);
-            }
-            printf("closed %d of %d\n", closed, liveAtEnd);
+            printf("closed %d of %d\n", LoadClosedNormally(n), liveAtEnd);
             phase = 3;
             continue;
         }

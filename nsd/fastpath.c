@@ -141,10 +141,10 @@ RealPathInside(const char *pagedir, const char *path)
  *
  * Side effects:
  *      One lstat per component below the page directory (but the file
- *      itself when lastIsPlain).  Only when one
- *      of them is a link (or not what a clean URL gives) are both real
- *      paths resolved, so links that stay inside are still followed, and
- *      the readlink calls of realpath are not paid on every request.
+ *      itself when lastIsPlain).  Only when one of them is a link (or not
+ *      what a clean URL gives) are both real paths resolved, so links that
+ *      stay inside are still followed, and the readlink calls of realpath
+ *      are not paid on every request.
  *----------------------------------------------------------------------
  */
 static bool

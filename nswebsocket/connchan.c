@@ -64,11 +64,11 @@ static void RunDeferredReads(void);
  * ConnChanEval --
  *
  *      Run a callback script of a channel in the event thread's interp,
- *      at global level, for at most the server's callbacktimeout.  Every channel's callbacks run
- *      in this one thread, so a script that loops or sleeps would hold up
- *      all of them: past the limit Tcl stops it at its next command with
- *      an error that "catch" cannot swallow.  A call blocking inside C (a
- *      blocking socket read) is not interrupted.
+ *      at global level, for at most the server's callbacktimeout.  Every
+ *      channel's callbacks run in this one thread, so a script that loops
+ *      or sleeps would hold up all of them: past the limit Tcl stops it at
+ *      its next command with an error that "catch" cannot swallow.  A
+ *      call blocking inside C (a blocking socket read) is not interrupted.
  *
  * Results:
  *      The script's result code; on a timeout TCL_ERROR, errorCode

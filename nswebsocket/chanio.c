@@ -402,8 +402,8 @@ ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt, unsigned 
     }
 
     /* A -sendtimeout of 0 means "do not wait", as -receivetimeout 0 does for reads. */
-    if (result == TCL_OK && !buffered && chanPtr->queued > 0 && chanPtr->sendTimeout.sec >= 0
-        && (chanPtr->sendTimeout.sec > 0 || chanPtr->sendTimeout.usec > 0)) {
+    if (result == TCL_OK && !buffered && chanPtr->queued > 0
+        && ConnChanTimeSet(&chanPtr->sendTimeout)) {
         Ns_Time deadline;
         int     fd = chanPtr->sockPtr->fd;
 
@@ -676,8 +676,7 @@ ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, unsigned int flags, Ns_Sock
             Ns_SockGetError(chanPtr->sockPtr, errPtr);
             result = TCL_ERROR;
         } else if (Tcl_DStringLength(dsPtr) == 0 && kept == 0
-                   && chanPtr->recvTimeout.sec >= 0
-                   && (chanPtr->recvTimeout.sec > 0 || chanPtr->recvTimeout.usec > 0)) {
+                   && ConnChanTimeSet(&chanPtr->recvTimeout)) {
             int  fd = chanPtr->sockPtr->fd;
             bool ready;
 

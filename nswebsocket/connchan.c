@@ -80,7 +80,7 @@ ConnChanEval(ConnChan *chanPtr, Tcl_Interp *interp, Tcl_Obj *scriptObj)
 {
     const Ns_Time *limitPtr = &chanPtr->configPtr->callbackTimeout;
     /* A callback run from inside another keeps the outer one's limit. */
-    bool           limited = (limitPtr->sec > 0 || limitPtr->usec > 0)
+    bool           limited = ConnChanTimeSet(limitPtr)
         && !Tcl_LimitTypeEnabled(interp, TCL_LIMIT_TIME);
     int            result;
 

@@ -110,6 +110,13 @@ typedef struct ConnChan {
                                      * (malloc'd), or NULL */
 } ConnChan;
 
+/* Is a time option set (greater than zero; sec < 0 or 0 say none)? */
+static inline bool
+ConnChanTimeSet(const Ns_Time *timePtr)
+{
+    return timePtr->sec > 0 || (timePtr->sec == 0 && timePtr->usec > 0);
+}
+
 /* connchan.c */
 const char *ConnChanHoldString(const char *string);
 void        ConnChanSetDriverName(ConnChan *chanPtr, const char *name);

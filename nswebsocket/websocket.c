@@ -198,19 +198,6 @@ WsChannelSetCallback(WsChannel *wsPtr, const char *callback)
 
 /*
  *----------------------------------------------------------------------
- * IsSet --
- *
- *      Is a time option set (greater than zero)?
- *----------------------------------------------------------------------
- */
-static bool
-IsSet(const Ns_Time *timePtr)
-{
-    return timePtr->sec > 0 || (timePtr->sec == 0 && timePtr->usec > 0);
-}
-
-/*
- *----------------------------------------------------------------------
  * WsChannelStart --
  *
  *      Let the event thread read the channel as a WebSocket, waking it
@@ -224,10 +211,10 @@ WsChannelStart(ConnChan *chanPtr)
     Ns_Time          tick = {-1, 0};
     bool             kept;
 
-    if (IsSet(&optionsPtr->idleTimeout)) {
+    if (ConnChanTimeSet(&optionsPtr->idleTimeout)) {
         tick = optionsPtr->idleTimeout;
     }
-    if (IsSet(&optionsPtr->heartbeat)
+    if (ConnChanTimeSet(&optionsPtr->heartbeat)
         && (tick.sec < 0 || Ns_DiffTime(&optionsPtr->heartbeat, &tick, NULL) < 0)) {
         tick = optionsPtr->heartbeat;
     }
@@ -748,10 +735,10 @@ WsChannelTimeout(ConnChan *chanPtr)
     Ns_DiffTime(&now, &wsPtr->lastReceive, &quiet);
     if (wsPtr->closeSent) {
         ClosingTick(chanPtr, &now);
-    } else if (IsSet(&optionsPtr->idleTimeout)
+    } else if (ConnChanTimeSet(&optionsPtr->idleTimeout)
                && Ns_DiffTime(&quiet, &optionsPtr->idleTimeout, NULL) >= 0) {
         WsStartClose(chanPtr, 1001, "idle timeout");
-    } else if (IsSet(&optionsPtr->heartbeat)) {
+    } else if (ConnChanTimeSet(&optionsPtr->heartbeat)) {
         Ns_Time sincePing;
 
         Ns_DiffTime(&now, &wsPtr->pingSent, &sincePing);

@@ -86,10 +86,37 @@ proc RunFile {file} {
     return [list $::out [expr {$::done eq "timeout"}]]
 }
 
+#
+# FailureHead --
+#
+#       The first lines of what tcltest said of a failed test, from its
+#       result on (the test's body is in the log above).
+#
+proc FailureHead {output test} {
+    set lines {}
+    set on 0
+    foreach line [split $output \n] {
+        if {$on == 0 && [string match "==== $test *FAILED" $line]} {
+            set on 1
+        } elseif {$on == 1 && [string match "----*" $line]} {
+            set on 2
+        }
+        if {$on == 2} {
+            if {$line eq "==== $test FAILED" || [llength $lines] == 8} {
+                break
+            }
+            lappend lines [string range $line 0 159]
+        }
+    }
+    return "$test: [join $lines "\n    "]"
+}
+
 set total(passed) 0
 set total(failed) 0
 set total(skipped) 0
 set broken {}
+set failedTests {}
+set failureHeads {}
 set started [clock seconds]
 
 foreach file [lsort [glob -directory [file join $root tests] $opt(-file).test]] {
@@ -98,6 +125,10 @@ foreach file [lsort [glob -directory [file join $root tests] $opt(-file).test]] 
     set t0 [clock milliseconds]
     lassign [RunFile $file] output timedOut
     puts -nonewline $output
+    foreach {-> test} [regexp -all -inline -line {^==== (\S+) FAILED$} $output] {
+        lappend failedTests $test
+        lappend failureHeads [FailureHead $output $test]
+    }
     if {$timedOut} {
         puts "==== $name: TIMED OUT after $opt(-timeout) s"
         lappend broken $name
@@ -118,6 +149,11 @@ foreach file [lsort [glob -directory [file join $root tests] $opt(-file).test]] 
 puts ""
 if {[llength $broken] > 0} {
     puts "files that did not finish: $broken"
+}
+# CI keeps only the end of the log: name the failures where it looks.
+if {[llength $failedTests] > 0} {
+    puts [join [lrange $failureHeads 0 2] \n]
+    puts "tests that failed: $failedTests"
 }
 puts "tests took [expr {[clock seconds] - $started}] s"
 puts "all.tcl: $total(passed) passed, $total(failed) failed, $total(skipped) skipped"

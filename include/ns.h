@@ -390,6 +390,8 @@ NS_EXPORT Ns_IoStatus Ns_SockSend(Ns_Sock *sockPtr, const struct iovec *iov, int
 NS_EXPORT Ns_ReturnCode Ns_SockSendAll(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt,
                                        const Ns_Time *timeoutPtr);
 NS_EXPORT void        Ns_SockClose(Ns_Sock *sockPtr);
+/* Poll fd for events until a monotonic deadline: 1 ready, 0 passed, -1 errno. */
+NS_EXPORT int         Ns_SockWaitUntil(int fd, short events, const Ns_Time *deadlinePtr);
 
 /*
  * ---------------------------------------------------------------------

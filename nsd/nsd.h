@@ -192,7 +192,6 @@ void            NsSockForget(Driver *drvPtr);        /* a sock left: maxsock boo
 /* nssock.c */
 const Ns_DriverProcs *NsSockDriverProcs(void);
 Ns_Driver      *NsSockClientDriver(void);             /* of outgoing plain socks */
-Ns_IoStatus     NsSockWait(Ns_Sock *sockPtr, Ns_IoStatus want, const Ns_Time *timeoutPtr);
 int             NsSockListen(const char *address, int port, int backlog, int *boundPortPtr);
 void            NsSockSetPeer(Ns_Sock *sockPtr);
 Ns_IoStatus     NsSockAccept(Ns_Driver *driver, int listenFd, Ns_Sock *sockPtr);

@@ -332,35 +332,6 @@ Ns_SockClose(Ns_Sock *sockPtr)
 
 /*
  *----------------------------------------------------------------------
- * NsSockWait --
- *
- *      Wait until the sock is readable or writable, as a driver asked.
- *
- * Results:
- *      NS_IO_OK when ready, NS_IO_ERROR with errnum ETIMEDOUT when the
- *      time passed.
- *----------------------------------------------------------------------
- */
-Ns_IoStatus
-NsSockWait(Ns_Sock *sockPtr, Ns_IoStatus want, const Ns_Time *timeoutPtr)
-{
-    struct pollfd pfd;
-    int           rc;
-    int64_t       ms = (timeoutPtr != NULL) ? Ns_TimeToMilliseconds(timeoutPtr) : -1;
-
-    pfd.fd = sockPtr->fd;
-    pfd.events = (want == NS_IO_WANT_READ) ? POLLIN : POLLOUT;
-    do {
-        rc = poll(&pfd, 1, (ms > INT_MAX) ? INT_MAX : (int)ms);
-    } while (rc < 0 && errno == EINTR);
-    if (rc > 0) {
-        return NS_IO_OK;
-    }
-    return NsSockSetError(sockPtr, (rc == 0) ? ETIMEDOUT : errno);
-}
-
-/*
- *----------------------------------------------------------------------
  * Ns_SockSendAll --
  *
  *      Send every byte of the iovec, waiting for the socket as needed, for
@@ -376,7 +347,7 @@ Ns_SockSendAll(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt,
                const Ns_Time *timeoutPtr)
 {
     struct iovec  local[16], *vec = local, *allocated = NULL;
-    Ns_Time       deadline, now, left;
+    Ns_Time       deadline;
     Ns_ReturnCode result = NS_OK;
 
     if (timeoutPtr == NULL) {
@@ -406,11 +377,12 @@ Ns_SockSendAll(Ns_Sock *sockPtr, const struct iovec *iov, int iovcnt,
                 vec[0].iov_len -= n;
             }
         } else if (status == NS_IO_WANT_READ || status == NS_IO_WANT_WRITE) {
-            Ns_GetMonotonicTime(&now);
-            if (Ns_DiffTime(&deadline, &now, &left) <= 0
-                || NsSockWait(sockPtr, status, &left) != NS_IO_OK) {
-                result = (sockPtr->errnum == ETIMEDOUT
-                          || Ns_DiffTime(&deadline, &now, NULL) <= 0) ? NS_TIMEOUT : NS_ERROR;
+            int rc = Ns_SockWaitUntil(sockPtr->fd,
+                                      (status == NS_IO_WANT_READ) ? POLLIN : POLLOUT, &deadline);
+
+            if (rc <= 0) {
+                result = (rc == 0) ? NS_TIMEOUT : NS_ERROR;
+                NsSockSetError(sockPtr, (rc == 0) ? ETIMEDOUT : errno);
             }
         } else {
             result = NS_ERROR;

@@ -80,43 +80,47 @@ SetTimeoutError(Ns_SockError *errPtr)
 
 /*
  *----------------------------------------------------------------------
- * WaitFd --
+ * Ns_SockWaitUntil --
  *
  *      Wait until fd is ready for events (POLLIN/POLLOUT), at most until
- *      the monotonic deadline (NULL: no limit).
+ *      the monotonic deadline (NULL: no limit); past the deadline it
+ *      still looks once.  poll counts whole milliseconds, so the wait is
+ *      rounded up, and a poll that ends early all the same waits again:
+ *      "timed out" always means the deadline has passed.
  *
  * Results:
  *      1 when ready, 0 when the deadline passed, -1 with errno on error.
  *----------------------------------------------------------------------
  */
-static int
-WaitFd(int fd, short events, const Ns_Time *deadlinePtr)
+int
+Ns_SockWaitUntil(int fd, short events, const Ns_Time *deadlinePtr)
 {
     struct pollfd pfd;
     int           rc;
 
     pfd.fd = fd;
     pfd.events = events;
-    do {
-        int ms = -1;
+    for (;;) {
+        int  ms = -1;
+        bool passed = false;
 
         if (deadlinePtr != NULL) {
             Ns_Time now, left;
-            int64_t leftMs;
+            int64_t leftUs;
 
             Ns_GetMonotonicTime(&now);
-            (void)Ns_DiffTime(deadlinePtr, &now, &left);
-            leftMs = Ns_TimeToMilliseconds(&left);
-            if (left.sec < 0 || leftMs < 0) {
-                leftMs = 0;
-            } else if (leftMs == 0 && left.usec > 0) {
-                leftMs = 1;
-            }
-            ms = (leftMs > INT_MAX) ? INT_MAX : (int)leftMs;
+            passed = (Ns_DiffTime(deadlinePtr, &now, &left) <= 0);
+            leftUs = passed ? 0 : (int64_t)left.sec * 1000000 + left.usec;
+            ms = (leftUs > (int64_t)INT_MAX * 1000) ? INT_MAX : (int)((leftUs + 999) / 1000);
         }
         rc = poll(&pfd, 1, ms);
-    } while (rc < 0 && errno == EINTR);
-    return (rc > 0) ? 1 : rc;
+        if (rc > 0 || (rc < 0 && errno != EINTR)) {
+            return (rc > 0) ? 1 : -1;
+        }
+        if (rc == 0 && passed) {
+            return 0;
+        }
+    }
 }
 
 /*
@@ -152,7 +156,7 @@ ConnectFd(const struct sockaddr *sa, socklen_t saLen, const Ns_Time *deadlinePtr
     } else if (rc < 0) {
         socklen_t len = sizeof(err);
 
-        rc = WaitFd(fd, POLLOUT, deadlinePtr);
+        rc = Ns_SockWaitUntil(fd, POLLOUT, deadlinePtr);
         if (rc == 0) {
             *timedOutPtr = true;
             SetTimeoutError(errPtr);
@@ -255,7 +259,7 @@ StartTls(Ns_Sock *sockPtr, const char *host, const Ns_TlsOptions *tlsPtr,
             result = NS_ERROR;
             break;
         }
-        rc = WaitFd(sockPtr->fd, (status == NS_IO_WANT_READ) ? POLLIN : POLLOUT, deadlinePtr);
+        rc = Ns_SockWaitUntil(sockPtr->fd, (status == NS_IO_WANT_READ) ? POLLIN : POLLOUT, deadlinePtr);
         if (rc == 0) {
             SetTimeoutError(errPtr);
             result = NS_TIMEOUT;

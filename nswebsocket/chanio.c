@@ -76,32 +76,6 @@ ConnChanSetClosedError(Ns_SockError *errPtr, const char *name)
 
 /*
  *----------------------------------------------------------------------
- * ConnChanWaitSocket --
- *
- *      Wait (without the channel's lock) until fd is ready or the deadline
- *      passes.
- *
- * Results:
- *      true when ready, false when the deadline passed.
- *----------------------------------------------------------------------
- */
-bool
-ConnChanWaitSocket(int fd, short events, const Ns_Time *deadlinePtr)
-{
-    Ns_Time       now, left;
-    struct pollfd pfd;
-
-    Ns_GetMonotonicTime(&now);
-    if (Ns_DiffTime(deadlinePtr, &now, &left) <= 0) {
-        return false;
-    }
-    pfd.fd = fd;
-    pfd.events = events;
-    return poll(&pfd, 1, (int)Ns_TimeToMilliseconds(&left)) > 0;
-}
-
-/*
- *----------------------------------------------------------------------
  * Enqueue --
  *
  *      Queue bytes offset..len of a buffer (taking a reference).  Called
@@ -413,7 +387,7 @@ ConnChanWriteV(ConnChan *chanPtr, const struct iovec *iov, int iovcnt, unsigned 
             bool ready;
 
             pthread_mutex_unlock(&chanPtr->lock);
-            ready = ConnChanWaitSocket(fd, POLLOUT, &deadline);
+            ready = Ns_SockWaitUntil(fd, POLLOUT, &deadline) > 0;
             pthread_mutex_lock(&chanPtr->lock);
             if (chanPtr->closed || chanPtr->sockPtr == NULL) {
                 ConnChanSetClosedError(errPtr, chanPtr->name);
@@ -691,7 +665,8 @@ ReadAvailable(ConnChan *chanPtr, Tcl_DString *dsPtr, unsigned int flags, Ns_Sock
                 haveDeadline = true;
             }
             pthread_mutex_unlock(&chanPtr->lock);
-            ready = ConnChanWaitSocket(fd, (status == NS_IO_WANT_WRITE) ? POLLOUT : POLLIN, &deadline);
+            ready = Ns_SockWaitUntil(fd, (status == NS_IO_WANT_WRITE) ? POLLOUT : POLLIN,
+                                     &deadline) > 0;
             pthread_mutex_lock(&chanPtr->lock);
             if (chanPtr->closed || chanPtr->sockPtr == NULL) {
                 ConnChanSetClosedError(errPtr, chanPtr->name);

@@ -152,7 +152,6 @@ int         ConnChanReadSocket(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockErr
 int         ConnChanReadEvent(ConnChan *chanPtr, Tcl_DString *dsPtr, Ns_SockError *errPtr);
 void        ConnChanUnread(ConnChan *chanPtr, const char *data, size_t len);
 void        ConnChanSetClosedError(Ns_SockError *errPtr, const char *name);
-bool        ConnChanWaitSocket(int fd, short events, const Ns_Time *deadlinePtr);
 
 void        ConnChanSetCallback(ConnChan *chanPtr, const char *script, unsigned int when,
                                 const char *whenString);

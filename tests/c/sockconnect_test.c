@@ -548,6 +548,50 @@ TestConnectErrors(void)
 
 /*
  *----------------------------------------------------------------------
+ * TestWaitUntil --
+ *
+ *      Ns_SockWaitUntil on a pipe that never becomes readable: "timed
+ *      out" comes only once the deadline has passed, for waits that are
+ *      not whole milliseconds (poll counts those), and at once for a
+ *      deadline already past; a readable end is ready even then.
+ *----------------------------------------------------------------------
+ */
+static void
+TestWaitUntil(void)
+{
+    static const long waitsUs[] = {300, 1000, 1700, 5500, 20999};
+    int               fds[2];
+
+    CHECK(pipe(fds) == 0, "pipe: %s", strerror(errno));
+    for (size_t i = 0; i < sizeof(waitsUs) / sizeof(waitsUs[0]); i++) {
+        Ns_Time deadline, now;
+        int     rc;
+
+        Ns_GetMonotonicTime(&deadline);
+        Ns_IncrTime(&deadline, 0, waitsUs[i]);
+        rc = Ns_SockWaitUntil(fds[0], POLLIN, &deadline);
+        Ns_GetMonotonicTime(&now);
+        CHECK(rc == 0, "wait of %ld us: %d", waitsUs[i], rc);
+        CHECK(Ns_DiffTime(&now, &deadline, NULL) >= 0,
+              "wait of %ld us ended before its deadline", waitsUs[i]);
+    }
+    {
+        Ns_Time past;
+
+        Ns_GetMonotonicTime(&past);
+        Ns_IncrTime(&past, -1, 0);
+        CHECK(Ns_SockWaitUntil(fds[0], POLLIN, &past) == 0, "past deadline not timed out");
+        CHECK(write(fds[1], "x", 1) == 1, "write: %s", strerror(errno));
+        CHECK(Ns_SockWaitUntil(fds[0], POLLIN, &past) == 1,
+              "past deadline: a readable pipe not looked at");
+        CHECK(Ns_SockWaitUntil(fds[0], POLLIN, NULL) == 1, "readable pipe not ready");
+    }
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/*
+ *----------------------------------------------------------------------
  * TestPlainAndAccept --
  *
  *      Plain TCP: Ns_SockListen, Ns_SockConnect without TLS, Ns_SockAccept
@@ -682,6 +726,7 @@ main(int argc, char **argv)
     TestTlsOptions();
     TestBulkSend();
     TestConnectErrors();
+    TestWaitUntil();
     TestPlainAndAccept();
     TestUnix();
 

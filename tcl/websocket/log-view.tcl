@@ -329,10 +329,12 @@ namespace eval ::ws::logview {
     #
     #       The complete lines appended to a kind's file since the last
     #       call, as a string (utf-8 decoded), or "".  The first call opens
-    #       the file at its end.
+    #       the file at its end; but a file that was missing then (moved
+    #       away for a roll) is new when it comes, and read from its start.
     #
     proc Follow {kind} {
         variable files
+        variable missing
         variable maxChunk
         set path [Path $kind]
         set notice ""
@@ -340,9 +342,12 @@ namespace eval ::ws::logview {
             Forget $kind                ;# the server logs somewhere else now
         }
         if {![info exists files($kind)]} {
-            if {$path eq "" || ![Open $kind $path end]} {
+            set where [expr {[info exists missing($kind)] ? "start" : "end"}]
+            if {$path eq "" || ![Open $kind $path $where]} {
+                set missing($kind) 1
                 return ""
             }
+            unset -nocomplain missing($kind)
         }
         set chan [dict get $files($kind) chan]
         set data ""
@@ -356,6 +361,7 @@ namespace eval ::ws::logview {
             set carry [dict get $files($kind) carry]
             Forget $kind
             if {![Open $kind $path start]} {
+                set missing($kind) 1
                 return ""
             }
             dict set files($kind) carry $carry
@@ -449,10 +455,12 @@ namespace eval ::ws::logview {
     #
     proc Forget {kind} {
         variable files
+        variable missing
         if {[info exists files($kind)]} {
             catch {close [dict get $files($kind) chan]}
             unset files($kind)
         }
+        unset -nocomplain missing($kind)
     }
 }
 

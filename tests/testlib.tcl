@@ -419,6 +419,45 @@ proc ::nstest::readAll {s {ms 10000}} {
 }
 
 #
+# nstest::firstEnded --
+#
+#       Read several sockets at once until n of them have reached EOF, or
+#       ms pass; returns a dict of those that ended: socket -> what came.
+#       For "which of these was refused" without a guess at how long a
+#       refusal may take.
+#
+proc ::nstest::firstEnded {socks n {ms 10000}} {
+    variable ended [dict create]
+    variable endedBuf
+    array unset endedBuf
+    foreach s $socks {
+        set endedBuf($s) ""
+        fconfigure $s -blocking 0
+        fileevent $s readable [list apply {{s n} {
+            if {[catch {read $s} data] || [eof $s]} {
+                if {[info exists data] && ![string match "error*" $data]} {
+                    append ::nstest::endedBuf($s) $data
+                }
+                fileevent $s readable {}
+                dict set ::nstest::ended $s $::nstest::endedBuf($s)
+                if {[dict size $::nstest::ended] >= $n} {
+                    set ::nstest::endedAll 1
+                }
+            } else {
+                append ::nstest::endedBuf($s) $data
+            }
+        }} $s $n]
+    }
+    set ::nstest::endedAll ""
+    wait ::nstest::endedAll $ms
+    foreach s $socks {
+        fileevent $s readable {}
+        fconfigure $s -blocking 1
+    }
+    return $ended
+}
+
+#
 # nstest::raw --
 #
 #       Send raw bytes on a new connection and return everything the server

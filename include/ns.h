@@ -348,7 +348,7 @@ typedef struct Ns_SockError {
 
 /* Client-side TLS settings (ns_connchan connect -tls, open https://). */
 typedef struct Ns_TlsOptions {
-    const char *cafile;       /* CA file for verification; NULL: ns/httpclient cafile, else system */
+    const char *cafile;       /* CA file to verify with; NULL: ns/httpclient cafile, else system */
     const char *capath;       /* CA directory; NULL: as cafile */
     const char *cert;         /* client certificate (PEM), or NULL */
     const char *key;          /* its key (PEM); NULL: in the cert file */

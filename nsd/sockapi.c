@@ -259,7 +259,8 @@ StartTls(Ns_Sock *sockPtr, const char *host, const Ns_TlsOptions *tlsPtr,
             result = NS_ERROR;
             break;
         }
-        rc = Ns_SockWaitUntil(sockPtr->fd, (status == NS_IO_WANT_READ) ? POLLIN : POLLOUT, deadlinePtr);
+        rc = Ns_SockWaitUntil(sockPtr->fd, (status == NS_IO_WANT_READ) ? POLLIN : POLLOUT,
+                              deadlinePtr);
         if (rc == 0) {
             SetTimeoutError(errPtr);
             result = NS_TIMEOUT;

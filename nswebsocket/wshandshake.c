@@ -129,7 +129,8 @@ ChooseProtocol(const char *offered, Tcl_Obj *acceptedObj, Tcl_DString *dsPtr)
             int         len;
             const char *name = Tcl_GetStringFromObj(accepted[i], &len);
 
-            if ((size_t)len == (size_t)(end - offered) && strncmp(name, offered, (size_t)len) == 0) {
+            if ((size_t)len == (size_t)(end - offered)
+                && strncmp(name, offered, (size_t)len) == 0) {
                 Tcl_DStringAppend(dsPtr, name, len);
                 return Tcl_DStringValue(dsPtr);
             }

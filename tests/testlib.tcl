@@ -389,12 +389,15 @@ proc ::nstest::connect {port} {
 }
 
 #
-# nstest::readAll --
+# nstest::StartReading, nstest::StopReading --
 #
-#       Read from a socket until EOF or ms pass; returns what came (check
-#       [eof $s] to tell the two apart).
+#       Collect what a socket sends, in the event loop, into
+#       ::nstest::buf($s) until EOF (or an error), which sets
+#       ::nstest::done($s) to eof and ::nstest::anyEnded to the socket.
+#       StopReading returns what came and puts the socket back as it was:
+#       a handler left behind would eat later data.
 #
-proc ::nstest::readAll {s {ms 10000}} {
+proc ::nstest::StartReading {s} {
     fconfigure $s -blocking 0
     set ::nstest::buf($s) ""
     set ::nstest::done($s) ""
@@ -405,17 +408,31 @@ proc ::nstest::readAll {s {ms 10000}} {
             }
             fileevent $s readable {}
             set ::nstest::done($s) eof
+            set ::nstest::anyEnded $s
         } else {
             append ::nstest::buf($s) $data
         }
     }} $s]
-    wait ::nstest::done($s) $ms
-    # After a timeout the handler must not stay: it would eat later data.
+}
+
+proc ::nstest::StopReading {s} {
     fileevent $s readable {}
     set data $::nstest::buf($s)
     unset ::nstest::buf($s) ::nstest::done($s)
     fconfigure $s -blocking 1
     return $data
+}
+
+#
+# nstest::readAll --
+#
+#       Read from a socket until EOF or ms pass; returns what came (check
+#       [eof $s] to tell the two apart).
+#
+proc ::nstest::readAll {s {ms 10000}} {
+    StartReading $s
+    wait ::nstest::done($s) $ms
+    return [StopReading $s]
 }
 
 #
@@ -427,32 +444,24 @@ proc ::nstest::readAll {s {ms 10000}} {
 #       refusal may take.
 #
 proc ::nstest::firstEnded {socks n {ms 10000}} {
-    variable ended [dict create]
-    variable endedBuf
-    array unset endedBuf
+    set deadline [expr {[clock milliseconds] + $ms}]
     foreach s $socks {
-        set endedBuf($s) ""
-        fconfigure $s -blocking 0
-        fileevent $s readable [list apply {{s n} {
-            if {[catch {read $s} data] || [eof $s]} {
-                if {[info exists data] && ![string match "error*" $data]} {
-                    append ::nstest::endedBuf($s) $data
-                }
-                fileevent $s readable {}
-                dict set ::nstest::ended $s $::nstest::endedBuf($s)
-                if {[dict size $::nstest::ended] >= $n} {
-                    set ::nstest::endedAll 1
-                }
-            } else {
-                append ::nstest::endedBuf($s) $data
-            }
-        }} $s $n]
+        StartReading $s
     }
-    set ::nstest::endedAll ""
-    wait ::nstest::endedAll $ms
+    while 1 {
+        set ended [dict create]
+        foreach s $socks {
+            if {$::nstest::done($s) eq "eof"} {
+                dict set ended $s $::nstest::buf($s)
+            }
+        }
+        set left [expr {$deadline - [clock milliseconds]}]
+        if {[dict size $ended] >= $n || $left <= 0 || ![wait ::nstest::anyEnded $left]} {
+            break
+        }
+    }
     foreach s $socks {
-        fileevent $s readable {}
-        fconfigure $s -blocking 1
+        StopReading $s
     }
     return $ended
 }

@@ -82,6 +82,7 @@ NS_EXPORT void   Ns_IncrTime(Ns_Time *timePtr, time_t sec, long usec);
 NS_EXPORT void   Ns_AdjTime(Ns_Time *timePtr);
 NS_EXPORT long   Ns_DiffTime(const Ns_Time *t1, const Ns_Time *t0, Ns_Time *diffPtr);
 NS_EXPORT int64_t Ns_TimeToMilliseconds(const Ns_Time *timePtr);
+NS_EXPORT int64_t Ns_TimeToMicroseconds(const Ns_Time *timePtr);
 NS_EXPORT Ns_ReturnCode Ns_ParseTime(const char *string, Ns_Time *timePtr);
 NS_EXPORT void   Ns_TimeToString(const Ns_Time *timePtr, Tcl_DString *dsPtr);
 

@@ -167,7 +167,7 @@ MonotonicUs(void)
     Ns_Time now;
 
     Ns_GetMonotonicTime(&now);
-    return (int64_t)now.sec * 1000000 + now.usec;
+    return Ns_TimeToMicroseconds(&now);
 }
 
 static int64_t
@@ -185,7 +185,7 @@ TimeoutUs(const Ns_Time *timePtr)
     if (timePtr->sec >= INT64_MAX / 1000000 - 1) {
         return INT64_MAX;
     }
-    return (int64_t)timePtr->sec * 1000000 + timePtr->usec;
+    return Ns_TimeToMicroseconds(timePtr);
 }
 
 /*

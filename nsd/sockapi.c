@@ -105,13 +105,14 @@ Ns_SockWaitUntil(int fd, short events, const Ns_Time *deadlinePtr)
         bool passed = false;
 
         if (deadlinePtr != NULL) {
-            Ns_Time now, left;
+            Ns_Time now;
             int64_t leftUs;
 
             Ns_GetMonotonicTime(&now);
-            passed = (Ns_DiffTime(deadlinePtr, &now, &left) <= 0);
-            leftUs = passed ? 0 : (int64_t)left.sec * 1000000 + left.usec;
-            ms = (leftUs > (int64_t)INT_MAX * 1000) ? INT_MAX : (int)((leftUs + 999) / 1000);
+            leftUs = Ns_TimeToMicroseconds(deadlinePtr) - Ns_TimeToMicroseconds(&now);
+            passed = (leftUs <= 0);
+            ms = passed ? 0
+                : (leftUs > (int64_t)INT_MAX * 1000) ? INT_MAX : (int)((leftUs + 999) / 1000);
         }
         rc = poll(&pfd, 1, ms);
         if (rc > 0 || (rc < 0 && errno != EINTR)) {

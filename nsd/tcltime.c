@@ -114,15 +114,16 @@ UsecToTime(int64_t usec, Ns_Time *timePtr)
 /*
  *----------------------------------------------------------------------
  *
- * Ns_IncrTime, Ns_AdjTime, Ns_DiffTime, Ns_TimeToMilliseconds --
+ * Ns_IncrTime, Ns_AdjTime, Ns_DiffTime, Ns_TimeToMilliseconds,
+ * Ns_TimeToMicroseconds --
  *
  *      Arithmetic on Ns_Time: add sec and usec (either may be negative),
  *      bring usec into 0..999999, compute t1 - t0, convert to milliseconds
- *      (truncated toward zero).
+ *      (truncated toward zero) or microseconds.
  *
  * Results:
  *      Ns_DiffTime: -1, 0 or 1 as t1 is before, equal to or after t0.
- *      Ns_TimeToMilliseconds: the milliseconds.
+ *      Ns_TimeToMilliseconds, Ns_TimeToMicroseconds: the count.
  *
  * Side effects:
  *      Ns_IncrTime and Ns_AdjTime update *timePtr; Ns_DiffTime fills
@@ -158,6 +159,12 @@ int64_t
 Ns_TimeToMilliseconds(const Ns_Time *timePtr)
 {
     return TimeToUsec(timePtr) / 1000;
+}
+
+int64_t
+Ns_TimeToMicroseconds(const Ns_Time *timePtr)
+{
+    return TimeToUsec(timePtr);
 }
 
 

@@ -46,7 +46,8 @@ ns_strdup(const char *string)
  * Memory from malloc rather than ckalloc, for what thousands of connections
  * keep for long: malloc rounds to 16 bytes, Tcl's allocator up to a power
  * of two, and it keeps freed blocks per thread.  As with ckalloc, never
- * NULL: out of memory is a panic.  Freed with free.  ns_calloc zeroes.
+ * NULL: out of memory is a panic.  Freed with free.  ns_calloc zeroes;
+ * ns_realloc resizes such a block.
  */
 static inline void *
 ns_malloc(size_t size)
@@ -63,6 +64,17 @@ static inline void *
 ns_calloc(size_t size)
 {
     return memset(ns_malloc(size), 0, size);
+}
+
+static inline void *
+ns_realloc(void *ptr, size_t size)
+{
+    void *newPtr = realloc(ptr, size);
+
+    if (newPtr == NULL) {
+        Tcl_Panic("unable to allocate %zu bytes", size);
+    }
+    return newPtr;
 }
 
 /*

@@ -100,7 +100,6 @@ static void
 ListAdd(ConnChan *chanPtr, const char *name)
 {
     size_t nameLen = strlen(name) + 1;
-    char  *list;
 
     if (strcmp(name, WS_ALL_SUBSCRIPTION) == 0) {
         chanPtr->inAll = true;
@@ -109,13 +108,9 @@ ListAdd(ConnChan *chanPtr, const char *name)
     if (nameLen > UINT32_MAX - chanPtr->subscriptionsLen) {
         Tcl_Panic("ws::subscribe: over 4 GB of subscription names on %s", chanPtr->name);
     }
-    list = realloc(chanPtr->subscriptions, chanPtr->subscriptionsLen + nameLen);
-    if (list == NULL) {
-        Tcl_Panic("ws::subscribe: unable to allocate %zu bytes",
-                  chanPtr->subscriptionsLen + nameLen);
-    }
-    memcpy(list + chanPtr->subscriptionsLen, name, nameLen);
-    chanPtr->subscriptions = list;
+    chanPtr->subscriptions = ns_realloc(chanPtr->subscriptions,
+                                        chanPtr->subscriptionsLen + nameLen);
+    memcpy(chanPtr->subscriptions + chanPtr->subscriptionsLen, name, nameLen);
     chanPtr->subscriptionsLen += (uint32_t)nameLen;
 }
 

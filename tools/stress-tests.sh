@@ -34,7 +34,7 @@ while [ "$i" -lt "$runs" ]; do
     kill $pids 2>/dev/null
     pids=""
     echo "run $i: $(tail -n 1 "build/stress/run-$i.log")"
-    grep '^==== .* FAILED$' "build/stress/run-$i.log"
+    grep '^tests that failed:' "build/stress/run-$i.log"
     [ "$status" -eq 0 ] || failed=1
 done
 exit $failed
